@@ -1,0 +1,349 @@
+// permessage-deflate (RFC 7692) backed by node:zlib.
+//
+// The codec's MessageCompressor/MessageDecompressor interfaces are synchronous, so that compression
+// can never reorder messages and the codec stays free of callbacks. Node offers two synchronous ways
+// to run zlib, and we use both:
+//
+// 1. 'stream' (the default on Node): one long-lived zlib.DeflateRaw/InflateRaw per direction, driven
+//    synchronously through its native handle's writeSync(), the same call Node's own *Sync functions
+//    make. Context takeover is free (the stream keeps its window), no-context-takeover is the public
+//    reset(). We do not use `_processChunk(chunk, flag)` without a callback: on Node 20 that path
+//    closes the handle when it returns (it backs the one-shot *Sync functions) and adds an 'error'
+//    listener per call. The handle is internal API, so it is feature-detected.
+// 2. 'stateless' (the fallback when the handle is missing, e.g. another runtime's node:zlib): the
+//    public deflateRawSync/inflateRawSync with `dictionary` set to the last window of data, which is
+//    exactly what context takeover means (RFC 7692 7.2.3.2), at roughly ten times the cost per small
+//    message. Received frames of one message are buffered (bounded) and inflated at the end.
+//
+// Both stop inflating as soon as the output passes the budget the codec hands in (`maxOutput`):
+// at most one zlib output chunk (16 KiB) past the limit is ever produced.
+//
+// Window bits: zlib cannot deflate raw with an 8-bit window (it uses 9). That is still correct for a
+// peer that asked for 8: zlib never emits a distance above window size - 262 (MAX_DIST), which is 250
+// for a 9-bit window, so every back-reference fits the peer's 256-byte window.
+
+import zlib from 'node:zlib';
+import type {
+  InflateResult,
+  MessageCompressor,
+  MessageDecompressor,
+  PerMessageDeflate,
+  PerMessageDeflateParams,
+} from '@rfc6455/codec';
+
+/** The 4 octets a sync flush ends with; stripped on send, appended on receive (RFC 7692 7.2.1, 7.2.2). */
+const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+const OUT_CHUNK = 16 * 1024;
+
+export type ZlibEngineKind = 'stream' | 'stateless';
+
+/** zlib settings for the messages we compress. */
+export interface DeflateTuning {
+  /** zlib compression level 0..9 (default zlib's 6... Z_DEFAULT_COMPRESSION). */
+  level?: number;
+  /** zlib memLevel 1..9 (default 8). */
+  memLevel?: number;
+  /** zlib strategy (default Z_DEFAULT_STRATEGY). */
+  strategy?: number;
+  /** 'stream' when available (fast), or force 'stateless' (public API only). Mostly for tests. */
+  engine?: ZlibEngineKind;
+}
+
+/** Internal shape of a node:zlib stream that we drive synchronously (feature-detected). */
+interface NativeHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void;
+}
+interface DrivableZlib {
+  _handle?: NativeHandle | null;
+  _writeState?: Uint32Array;
+}
+
+function streamEngineAvailable(): boolean {
+  const probe = zlib.createInflateRaw() as unknown as DrivableZlib & zlib.InflateRaw;
+  const ok =
+    typeof probe._handle?.writeSync === 'function' &&
+    // Not instanceof: a test runner's realm may differ from Node's.
+    ArrayBuffer.isView(probe._writeState) &&
+    probe._writeState.length >= 2;
+  probe.close();
+  return ok;
+}
+
+let detected: boolean | undefined;
+function pickEngine(wanted: ZlibEngineKind | undefined): ZlibEngineKind {
+  if (wanted === 'stateless') return 'stateless';
+  detected ??= streamEngineAvailable();
+  if (!detected && wanted === 'stream') {
+    throw new Error("zlib engine 'stream' is not available in this runtime; use engine 'stateless' or omit it");
+  }
+  return detected ? 'stream' : 'stateless';
+}
+
+class TooBig extends Error {}
+
+/** One zlib stream run synchronously; throws TooBig past `maxOutput`, Error on corrupt input. */
+class SyncZlib {
+  private readonly stream: zlib.DeflateRaw | zlib.InflateRaw;
+  private readonly handle: NativeHandle;
+  private readonly state: Uint32Array;
+  private closed = false;
+
+  constructor(stream: zlib.DeflateRaw | zlib.InflateRaw) {
+    this.stream = stream;
+    // A failed writeSync destroys the stream, which emits 'error' on a later tick: keep it handled.
+    stream.on('error', () => {});
+    const drivable = stream as unknown as DrivableZlib;
+    this.handle = drivable._handle as NativeHandle;
+    this.state = drivable._writeState as Uint32Array;
+  }
+
+  /** Runs `input` through the stream with `flush`, appending output pieces to `out`; returns bytes produced. */
+  run(input: Uint8Array, flush: number, out: Uint8Array[], produced: number, maxOutput: number): number {
+    if (this.closed || this.stream.destroyed) throw new Error('zlib stream is closed');
+    let inOff = 0;
+    let inLen = input.byteLength;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(OUT_CHUNK);
+      this.handle.writeSync(flush, input, inOff, inLen, buf, 0, OUT_CHUNK);
+      if (this.stream.destroyed) {
+        const err = (this.stream as unknown as { errored?: Error | null }).errored;
+        throw new Error(err?.message ?? 'zlib failed');
+      }
+      const availOut = this.state[0] as number;
+      const availIn = this.state[1] as number;
+      const have = OUT_CHUNK - availOut;
+      if (have > 0) {
+        out.push(buf.subarray(0, have));
+        produced += have;
+        if (produced > maxOutput) throw new TooBig();
+      }
+      inOff += inLen - availIn;
+      inLen = availIn;
+      // A full output buffer means zlib may have more to give, even with no input left.
+      if (availOut !== 0) return produced;
+    }
+  }
+
+  reset(): void {
+    this.stream.reset();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.close();
+  }
+}
+
+/** Keeps the last `size` bytes seen (the LZ77 window that context takeover carries over). */
+class Window {
+  private bytes: Buffer = Buffer.alloc(0);
+  constructor(private readonly size: number) {}
+  get(): Buffer | undefined {
+    return this.bytes.byteLength > 0 ? this.bytes : undefined;
+  }
+  push(pieces: Uint8Array[]): void {
+    let total = this.bytes.byteLength;
+    for (const p of pieces) total += p.byteLength;
+    const keep = Math.min(total, this.size);
+    const next = Buffer.allocUnsafe(keep);
+    let pos = keep;
+    // Fill from the end: the newest bytes are the ones that matter.
+    for (let i = pieces.length - 1; i >= -1 && pos > 0; i--) {
+      const p = i >= 0 ? (pieces[i] as Uint8Array) : this.bytes;
+      const take = Math.min(p.byteLength, pos);
+      next.set(p.subarray(p.byteLength - take), pos - take);
+      pos -= take;
+    }
+    this.bytes = next;
+  }
+  clear(): void {
+    this.bytes = Buffer.alloc(0);
+  }
+}
+
+function concat(pieces: Uint8Array[], total: number): Buffer {
+  if (pieces.length === 1) {
+    const p = pieces[0] as Uint8Array;
+    return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  }
+  return Buffer.concat(pieces, total);
+}
+
+const EMPTY_BLOCK = new Uint8Array([0x00]);
+
+function stripTail(data: Buffer): Uint8Array {
+  const n = data.byteLength;
+  const tail = n >= 4 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 0xff && data[n - 1] === 0xff;
+  const body = tail ? data.subarray(0, n - 4) : data;
+  // zlib emits nothing for an empty message right after a flush; the peer needs a block (RFC 7692 7.2.3.6).
+  return body.byteLength === 0 ? EMPTY_BLOCK : body;
+}
+
+function deflateWindowBits(bits: number): number {
+  // See the note on 8-bit windows at the top of this file.
+  return Math.max(9, Math.min(15, bits));
+}
+
+/** Compresses the messages this side sends. */
+export class ZlibMessageCompressor implements MessageCompressor {
+  readonly engine: ZlibEngineKind;
+  private readonly noContextTakeover: boolean;
+  private readonly options: zlib.ZlibOptions;
+  private readonly sync: SyncZlib | undefined;
+  private readonly window: Window | undefined;
+
+  constructor(maxWindowBits: number, noContextTakeover: boolean, tuning: DeflateTuning = {}) {
+    this.engine = pickEngine(tuning.engine);
+    this.noContextTakeover = noContextTakeover;
+    const windowBits = deflateWindowBits(maxWindowBits);
+    this.options = { windowBits };
+    if (tuning.level !== undefined) this.options.level = tuning.level;
+    if (tuning.memLevel !== undefined) this.options.memLevel = tuning.memLevel;
+    if (tuning.strategy !== undefined) this.options.strategy = tuning.strategy;
+    if (this.engine === 'stream') {
+      this.sync = new SyncZlib(zlib.createDeflateRaw(this.options));
+    } else if (!noContextTakeover) {
+      this.window = new Window(1 << windowBits);
+    }
+  }
+
+  compress(data: Uint8Array): Uint8Array {
+    if (this.sync) {
+      const out: Uint8Array[] = [];
+      const n = this.sync.run(data, zlib.constants.Z_SYNC_FLUSH, out, 0, Number.MAX_SAFE_INTEGER);
+      if (this.noContextTakeover) this.sync.reset();
+      return stripTail(concat(out, n));
+    }
+    const dictionary = this.window?.get();
+    const options: zlib.ZlibOptions = { ...this.options, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    if (dictionary) options.dictionary = dictionary;
+    const result = zlib.deflateRawSync(data, options);
+    this.window?.push([data]);
+    return stripTail(result);
+  }
+
+  close(): void {
+    this.sync?.close();
+  }
+}
+
+/** Decompresses the messages this side receives, within the budget the codec gives per call. */
+export class ZlibMessageDecompressor implements MessageDecompressor {
+  readonly engine: ZlibEngineKind;
+  private readonly noContextTakeover: boolean;
+  private readonly windowBits: number;
+  private readonly sync: SyncZlib | undefined;
+  private readonly window: Window | undefined;
+  /** Stateless engine: compressed frames of the current message, inflated at its end. */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private broken = false;
+
+  constructor(maxWindowBits: number, noContextTakeover: boolean, tuning: Pick<DeflateTuning, 'engine'> = {}) {
+    this.engine = pickEngine(tuning.engine);
+    this.noContextTakeover = noContextTakeover;
+    // An inflater with a window at least as large as the peer's decodes everything it sends.
+    this.windowBits = Math.max(9, Math.min(15, maxWindowBits));
+    if (this.engine === 'stream') {
+      this.sync = new SyncZlib(zlib.createInflateRaw({ windowBits: this.windowBits }));
+    } else if (!noContextTakeover) {
+      this.window = new Window(1 << this.windowBits);
+    }
+  }
+
+  decompress(data: Uint8Array, fin: boolean, maxOutput: number): InflateResult {
+    if (this.broken) return { ok: false, reason: 'corrupt', message: 'the decompressor failed earlier' };
+    try {
+      return this.sync ? this.streamStep(this.sync, data, fin, maxOutput) : this.statelessStep(data, fin, maxOutput);
+    } catch (err) {
+      this.broken = true;
+      if (err instanceof TooBig || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        return { ok: false, reason: 'too-big', message: `inflated message exceeds ${maxOutput} bytes` };
+      }
+      return { ok: false, reason: 'corrupt', message: `invalid compressed data: ${(err as Error).message}` };
+    }
+  }
+
+  private streamStep(sync: SyncZlib, data: Uint8Array, fin: boolean, maxOutput: number): InflateResult {
+    const out: Uint8Array[] = [];
+    let n = 0;
+    if (data.byteLength > 0) n = sync.run(data, zlib.constants.Z_SYNC_FLUSH, out, n, maxOutput);
+    if (fin) {
+      sync.run(TAIL, zlib.constants.Z_SYNC_FLUSH, out, n, maxOutput);
+      if (this.noContextTakeover) sync.reset();
+    }
+    return { ok: true, data: out };
+  }
+
+  private statelessStep(data: Uint8Array, fin: boolean, maxOutput: number): InflateResult {
+    // Nothing comes out before `fin`, so the codec's budget is the whole message's; a deflate stream
+    // that is much larger than its output is hostile (RFC 7692 does not bound it; we do).
+    const compressedLimit = maxOutput + Math.ceil(maxOutput / 64) + 1024;
+    if (this.pendingBytes + data.byteLength + TAIL.byteLength > compressedLimit) {
+      throw new TooBig();
+    }
+    // The codec may reuse the chunk the frame came in: keep a copy.
+    this.pending.push(Buffer.from(data));
+    this.pendingBytes += data.byteLength;
+    if (!fin) return { ok: true, data: [] };
+    this.pending.push(TAIL);
+    const input = Buffer.concat(this.pending, this.pendingBytes + TAIL.byteLength);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const options: zlib.ZlibOptions = {
+      windowBits: this.windowBits,
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      // maxOutputLength must be >= 1; a zero budget is checked below.
+      maxOutputLength: Math.max(1, Math.min(maxOutput, 0x7fffffff)),
+    };
+    const dictionary = this.window?.get();
+    if (dictionary) options.dictionary = dictionary;
+    const result = zlib.inflateRawSync(input, options);
+    if (result.byteLength > maxOutput) throw new TooBig();
+    this.window?.push([result]);
+    return { ok: true, data: result.byteLength > 0 ? [result] : [] };
+  }
+
+  close(): void {
+    this.sync?.close();
+    this.pending = [];
+  }
+}
+
+/** Options of the permessage-deflate implementation (negotiation options live in the codec). */
+export interface PerMessageDeflateRuntimeOptions extends DeflateTuning {
+  /** Messages smaller than this many bytes are sent uncompressed (default 1024, like ws). */
+  threshold?: number;
+}
+
+/**
+ * Builds what the codec's Connection needs from negotiated parameters. `role` says which side we are:
+ * the server compresses with the server_* parameters and inflates with the client_* ones.
+ */
+export function createPerMessageDeflate(
+  params: PerMessageDeflateParams,
+  role: 'server' | 'client',
+  options: PerMessageDeflateRuntimeOptions = {},
+): PerMessageDeflate {
+  const server = role === 'server';
+  const compressor = new ZlibMessageCompressor(
+    server ? params.serverMaxWindowBits : params.clientMaxWindowBits,
+    server ? params.serverNoContextTakeover : params.clientNoContextTakeover,
+    options,
+  );
+  const decompressor = new ZlibMessageDecompressor(
+    server ? params.clientMaxWindowBits : params.serverMaxWindowBits,
+    server ? params.clientNoContextTakeover : params.serverNoContextTakeover,
+    options.engine === undefined ? {} : { engine: options.engine },
+  );
+  return { params, compressor, decompressor, threshold: options.threshold ?? 1024 };
+}
