@@ -1,0 +1,356 @@
+// Incremental HTTP/1.1 message head parser (RFC 7230 section 3) and header helpers for the handshake.
+// Linear in the input: every byte is scanned once for CRLF, and parsing runs once on the finished head.
+
+/** A parsed HTTP request or response head. */
+export interface HttpHead {
+  /** Request method (requests only). */
+  method?: string;
+  /** Request target as sent, e.g. `/chat?room=1` (requests only). */
+  target?: string;
+  /** Status code (responses only). */
+  status?: number;
+  /** Reason phrase (responses only; may be empty). */
+  statusText?: string;
+  /** Protocol version without the `HTTP/` prefix, e.g. `1.1` (the form Node's `httpVersion` uses). */
+  version: string;
+  /** Header fields in order, names as received. */
+  headers: [name: string, value: string][];
+}
+
+export interface HeadLimits {
+  /** Most bytes the head may take, CRLFCRLF included (default 16 KiB). More -> 431. */
+  maxHeadBytes?: number;
+  /** Most header fields (default 100). More -> 431. */
+  maxHeaders?: number;
+}
+
+export const DEFAULT_MAX_HEAD_BYTES = 16 * 1024;
+export const DEFAULT_MAX_HEADERS = 100;
+
+export type HeadParseResult =
+  | { done: false }
+  | { done: true; ok: true; head: HttpHead; rest: Uint8Array }
+  | { done: true; ok: false; status: 400 | 431; reason: string };
+
+const CR = 0x0d;
+const LF = 0x0a;
+const INCOMPLETE: HeadParseResult = { done: false };
+
+/**
+ * Feeds chunks (any split) until the empty line that ends the head. The chunks are handed over:
+ * the parser keeps views of them, not copies, and `rest` is a view of the last one.
+ */
+export class HeadParser {
+  readonly kind: 'request' | 'response';
+  private readonly maxHeadBytes: number;
+  private readonly maxHeaders: number;
+  private parts: Uint8Array[] = [];
+  private total = 0; // bytes of the head kept so far
+  private lineLength = 0; // bytes in the current line, CR excluded
+  private sawCR = false;
+  private lines = 0; // completed non-empty lines
+  private final: HeadParseResult | null = null;
+
+  constructor(kind: 'request' | 'response', limits: HeadLimits = {}) {
+    if (kind !== 'request' && kind !== 'response') {
+      throw new Error(`HeadParser kind must be 'request' or 'response', not ${String(kind)}`);
+    }
+    this.kind = kind;
+    this.maxHeadBytes = checkLimit('maxHeadBytes', limits.maxHeadBytes, DEFAULT_MAX_HEAD_BYTES);
+    this.maxHeaders = checkLimit('maxHeaders', limits.maxHeaders, DEFAULT_MAX_HEADERS);
+  }
+
+  feed(chunk: Uint8Array): HeadParseResult {
+    if (this.final !== null) {
+      if (this.final.done && this.final.ok) {
+        throw new Error('HeadParser.feed: the head is already complete; hand later bytes to the Connection');
+      }
+      return this.final;
+    }
+    // Never look at (or keep) a byte past the limit.
+    const room = this.maxHeadBytes - this.total;
+    const scanEnd = Math.min(chunk.length, room);
+    for (let i = 0; i < scanEnd; i++) {
+      const b = chunk[i]!;
+      if (this.sawCR) {
+        if (b !== LF) return this.fail(400, 'CR not followed by LF in the head');
+        this.sawCR = false;
+        if (this.lineLength === 0) {
+          // RFC 7230 3.5: empty lines before the request-line are ignored (they still count as bytes).
+          if (this.lines === 0 && this.kind === 'request') continue;
+          if (this.lines === 0) return this.fail(400, 'empty status line');
+          return this.finish(chunk, i + 1);
+        }
+        this.lines++;
+        this.lineLength = 0;
+        if (this.lines - 1 > this.maxHeaders) {
+          return this.fail(431, `more than ${this.maxHeaders} header fields`);
+        }
+      } else if (b === CR) {
+        this.sawCR = true;
+      } else if (b === LF) {
+        return this.fail(400, 'bare LF in the head (lines must end with CRLF)');
+      } else {
+        this.lineLength++;
+      }
+    }
+    if (scanEnd > 0) this.parts.push(scanEnd === chunk.length ? chunk : chunk.subarray(0, scanEnd));
+    this.total += scanEnd;
+    if (this.total >= this.maxHeadBytes) {
+      return this.fail(431, `head larger than ${this.maxHeadBytes} bytes`);
+    }
+    return INCOMPLETE;
+  }
+
+  private fail(status: 400 | 431, reason: string): HeadParseResult {
+    this.parts = [];
+    this.final = { done: true, ok: false, status, reason };
+    return this.final;
+  }
+
+  private finish(chunk: Uint8Array, end: number): HeadParseResult {
+    this.parts.push(chunk.subarray(0, end));
+    const text = latin1(this.parts);
+    this.parts = [];
+    const parsed = parseHeadText(this.kind, text);
+    if (!parsed.ok) return this.fail(400, parsed.reason);
+    this.final = { done: true, ok: true, head: parsed.head, rest: chunk.subarray(end) };
+    return this.final;
+  }
+}
+
+/** Parses a complete head in one call (convenience over HeadParser). */
+export function parseHead(kind: 'request' | 'response', bytes: Uint8Array, limits?: HeadLimits): HeadParseResult {
+  return new HeadParser(kind, limits).feed(bytes);
+}
+
+function checkLimit(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+// Bytes to a string, one char per byte (header bytes are octets; obs-text survives as U+0080..U+00FF).
+function latin1(parts: Uint8Array[]): string {
+  let out = '';
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i += 4096) {
+      out += String.fromCharCode.apply(null, part.subarray(i, i + 4096) as unknown as number[]);
+    }
+  }
+  return out;
+}
+
+type HeadTextResult = { ok: true; head: HttpHead } | { ok: false; reason: string };
+
+// `text` holds CRLF-terminated lines, the last one empty; CR and LF only occur as CRLF (the scan checked).
+function parseHeadText(kind: 'request' | 'response', text: string): HeadTextResult {
+  let lineStart = 0;
+  while (text.startsWith('\r\n', lineStart)) lineStart += 2; // the ignored leading empty lines
+  let pos = text.indexOf('\r\n', lineStart);
+  const first = text.slice(lineStart, pos);
+  pos += 2;
+  const head: HttpHead = { version: '', headers: [] };
+  const startError = kind === 'request' ? parseRequestLine(first, head) : parseStatusLine(first, head);
+  if (startError !== null) return { ok: false, reason: startError };
+  for (;;) {
+    const end = text.indexOf('\r\n', pos);
+    if (end === pos) break; // the empty line
+    const line = text.slice(pos, end);
+    pos = end + 2;
+    const first = line.charCodeAt(0);
+    if (first === 0x20 || first === 0x09) {
+      // RFC 7230 3.2.4: obsolete line folding must be rejected (or replaced); we reject.
+      return { ok: false, reason: 'obsolete line folding in a header field' };
+    }
+    const colon = line.indexOf(':');
+    if (colon < 0) return { ok: false, reason: 'header line without a colon' };
+    const name = line.slice(0, colon);
+    if (!isToken(name)) {
+      return { ok: false, reason: `invalid header field name ${JSON.stringify(name)}` };
+    }
+    let start = colon + 1;
+    let stop = line.length;
+    while (start < stop && isOws(line.charCodeAt(start))) start++;
+    while (stop > start && isOws(line.charCodeAt(stop - 1))) stop--;
+    for (let i = start; i < stop; i++) {
+      if (!isFieldChar(line.charCodeAt(i))) {
+        return { ok: false, reason: `invalid character in the value of header ${name}` };
+      }
+    }
+    head.headers.push([name, line.slice(start, stop)]);
+  }
+  return { ok: true, head };
+}
+
+function parseRequestLine(line: string, head: HttpHead): string | null {
+  // RFC 7230 3.1.1: method SP request-target SP HTTP-version
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp2 < 0) return 'malformed request line';
+  const method = line.slice(0, sp1);
+  const target = line.slice(sp1 + 1, sp2);
+  const version = parseVersion(line.slice(sp2 + 1));
+  if (!isToken(method)) return 'malformed request line: invalid method';
+  if (target.length === 0) return 'malformed request line: empty request target';
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return 'malformed request line: invalid character in the request target';
+  }
+  if (version === null) return 'malformed request line: invalid HTTP version';
+  head.method = method;
+  head.target = target;
+  head.version = version;
+  return null;
+}
+
+function parseStatusLine(line: string, head: HttpHead): string | null {
+  // RFC 7230 3.1.2: HTTP-version SP status-code SP reason-phrase (a missing " reason" is tolerated)
+  const sp = line.indexOf(' ');
+  if (sp < 0) return 'malformed status line';
+  const version = parseVersion(line.slice(0, sp));
+  if (version === null) return 'malformed status line: invalid HTTP version';
+  let status = 0;
+  for (let i = sp + 1; i < sp + 4; i++) {
+    const c = line.charCodeAt(i);
+    if (!(c >= 0x30 && c <= 0x39)) return 'malformed status line: invalid status code';
+    status = status * 10 + (c - 0x30);
+  }
+  let statusText = '';
+  if (line.length > sp + 4) {
+    if (line.charCodeAt(sp + 4) !== 0x20) return 'malformed status line: invalid status code';
+    statusText = line.slice(sp + 5);
+    for (let i = 0; i < statusText.length; i++) {
+      if (!isFieldChar(statusText.charCodeAt(i))) return 'malformed status line: invalid reason phrase';
+    }
+  }
+  head.version = version;
+  head.status = status;
+  head.statusText = statusText;
+  return null;
+}
+
+// "HTTP/" DIGIT "." DIGIT -> "1.1"
+function parseVersion(text: string): string | null {
+  if (text.length !== 8 || !text.startsWith('HTTP/') || text.charCodeAt(6) !== 0x2e) return null;
+  const major = text.charCodeAt(5);
+  const minor = text.charCodeAt(7);
+  if (!(major >= 0x30 && major <= 0x39 && minor >= 0x30 && minor <= 0x39)) return null;
+  return text.slice(5);
+}
+
+// tchar (RFC 7230 3.2.6): "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+export function isTokenChar(code: number): boolean {
+  return code < 128 && TCHAR[code] === 1;
+}
+
+/** True for a non-empty RFC 7230 token. */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) if (!isTokenChar(text.charCodeAt(i))) return false;
+  return true;
+}
+
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+// field-vchar / SP / HTAB, obs-text included (RFC 7230 3.2).
+function isFieldChar(code: number): boolean {
+  return code === 0x09 || (code >= 0x20 && code !== 0x7f && code <= 0xff);
+}
+
+/** True when `value` may be sent as a header field value (no CR, LF, NUL or other controls). */
+export function isValidHeaderValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (!isFieldChar(value.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Every value of the header `name` (case-insensitive), in order. */
+export function getHeaderValues(head: HttpHead, name: string): string[] {
+  const want = name.toLowerCase();
+  const out: string[] = [];
+  for (const [n, v] of head.headers) if (n.length === want.length && n.toLowerCase() === want) out.push(v);
+  return out;
+}
+
+/** The header `name` (case-insensitive); repeats joined with ", " (RFC 7230 3.2.2); undefined when absent. */
+export function getHeader(head: HttpHead, name: string): string | undefined {
+  const values = getHeaderValues(head, name);
+  return values.length === 0 ? undefined : values.join(', ');
+}
+
+/** Same as getHeader (the name the contract uses). */
+export const get = getHeader;
+
+/**
+ * Splits a comma-separated list (RFC 7230 7) into its trimmed, non-empty elements. Commas inside
+ * quoted strings do not split. One pass, no backtracking.
+ */
+export function splitList(value: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let quoted = false;
+  const n = value.length;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (quoted) {
+      if (c === 0x5c) i++; // quoted-pair: skip the escaped char
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22) {
+      quoted = true;
+    } else if (c === 0x2c) {
+      pushTrimmed(out, value, start, i);
+      start = i + 1;
+    }
+  }
+  pushTrimmed(out, value, start, n); // an unterminated quote runs to the end
+  return out;
+}
+
+function pushTrimmed(out: string[], value: string, a: number, b: number): void {
+  while (a < b && isOws(value.charCodeAt(a))) a++;
+  while (b > a && isOws(value.charCodeAt(b - 1))) b--;
+  if (b > a) out.push(value.slice(a, b));
+}
+
+/** True when any list element of header `name` equals `token`, ASCII case-insensitively. */
+export function headerHasToken(head: HttpHead, name: string, token: string): boolean {
+  const want = token.toLowerCase();
+  for (const value of getHeaderValues(head, name)) {
+    for (const element of splitList(value)) if (element.toLowerCase() === want) return true;
+  }
+  return false;
+}
+
+/**
+ * Builds an HttpHead from Node-style fields (`rawHeaders` alternates names and values), so a
+ * transport that already parsed the head can run the same checks.
+ */
+export function headFromRaw(fields: {
+  method?: string;
+  target?: string;
+  status?: number;
+  statusText?: string;
+  version: string;
+  rawHeaders: readonly string[];
+}): HttpHead {
+  const headers: [string, string][] = [];
+  for (let i = 0; i + 1 < fields.rawHeaders.length; i += 2) {
+    headers.push([fields.rawHeaders[i]!, fields.rawHeaders[i + 1]!]);
+  }
+  const head: HttpHead = { version: fields.version.startsWith('HTTP/') ? fields.version.slice(5) : fields.version, headers };
+  if (fields.method !== undefined) head.method = fields.method;
+  if (fields.target !== undefined) head.target = fields.target;
+  if (fields.status !== undefined) head.status = fields.status;
+  if (fields.statusText !== undefined) head.statusText = fields.statusText;
+  return head;
+}
