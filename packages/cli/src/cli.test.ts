@@ -1,0 +1,354 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { join } from 'node:path';
+import { WebSocket as PeerWebSocket, WebSocketServer as PeerServer } from 'ws';
+import { run } from './cli.js';
+import { startServer } from './serve.js';
+import type { RunningServer } from './serve.js';
+
+const demoDir = join(__dirname, '..', 'public');
+
+/** In-memory stdio that records what a command writes. */
+function fakeIo(input: string | null = '') {
+  const stdin = new PassThrough();
+  if (input !== null) stdin.end(input);
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on('data', (c: Buffer) => out.push(c.toString()));
+  stderr.on('data', (c: Buffer) => err.push(c.toString()));
+  return {
+    io: { stdin, stdout, stderr },
+    stdin,
+    out: () => out.join(''),
+    err: () => err.join(''),
+    /** Resolves with the first match of `pattern` in stdout. */
+    waitFor: (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve) => {
+        const check = (): boolean => {
+          const match = pattern.exec(out.join(''));
+          if (match !== null) resolve(match);
+          return match !== null;
+        };
+        if (!check()) {
+          const listener = (): void => {
+            if (check()) stdout.off('data', listener);
+          };
+          stdout.on('data', listener);
+        }
+      }),
+  };
+}
+
+const noStop = new AbortController().signal;
+const connect = (args: string[], input: string | null = '') => {
+  const io = fakeIo(input);
+  return { ...io, code: run(['connect', ...args], io.io, { demoDir, stop: noStop }) };
+};
+
+async function withServer(
+  options: Partial<Parameters<typeof startServer>[0]>,
+  body: (server: RunningServer) => Promise<void>,
+): Promise<void> {
+  const server = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    mode: 'echo',
+    staticDir: null,
+    path: '/',
+    protocols: [],
+    deflate: false,
+    maxPayload: 1024 * 1024,
+    maxBuffered: 16 * 1024 * 1024,
+    ...options,
+  });
+  try {
+    await body(server);
+  } finally {
+    await server.close();
+  }
+}
+
+/** A `ws` client of our server (a peer nobody here wrote). */
+async function peer(url: string, protocols: string[] = []) {
+  const ws = new PeerWebSocket(url, protocols);
+  const messages: string[] = [];
+  ws.on('message', (data: Buffer, isBinary) =>
+    messages.push(isBinary ? `binary:${data.toString('hex')}` : data.toString()),
+  );
+  await once(ws, 'open');
+  return { ws, messages };
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+describe('rfc6455 serve and rfc6455 connect talk to each other', () => {
+  it('sends stdin lines and commands, prints what comes back, exits 0 after closing', async () => {
+    const stop = new AbortController();
+    const server = fakeIo();
+    const serving = run(['serve', '--port', '0', '--mode', 'echo'], server.io, {
+      demoDir,
+      stop: stop.signal,
+    });
+    const [, url] = await server.waitFor(/websocket: (ws:\/\/\S+)/);
+
+    const client = connect([url!], 'hello\n/binary 01 02 ff\n//slash\n\nsecond line\n/nonsense\n');
+    expect(await client.code).toBe(0);
+    expect(client.out()).toBe('< hello\n< [binary 3 bytes] 01 02 ff\n< /slash\n< \n< second line\n');
+    expect(client.err()).toMatch(/connected to ws:\/\/localhost:\d+ \(subprotocol: none; extensions: none\)/);
+    expect(client.err()).toMatch(/unknown command '\/nonsense'/);
+    expect(client.err()).toMatch(/disconnected \(code 1000\)/);
+
+    stop.abort();
+    expect(await serving).toBe(0);
+  });
+
+  it('--execute sends without reading stdin; --deflate and --protocol are negotiated', async () => {
+    const stop = new AbortController();
+    const server = fakeIo();
+    const serving = run(
+      ['serve', '--port', '0', '--deflate', '--protocol', 'chat', '--mode', 'broadcast'],
+      server.io,
+      {
+        demoDir,
+        stop: stop.signal,
+      },
+    );
+    const [, url] = await server.waitFor(/websocket: (ws:\/\/\S+)/);
+    const client = connect(
+      [url!, '--deflate', '--protocol', 'other', '--protocol', 'chat', '-x', 'one', '-x', 'two'],
+      null,
+    );
+    expect(await client.code).toBe(0);
+    expect(client.out()).toBe('< one\n< two\n');
+    expect(client.err()).toMatch(/subprotocol: chat; extensions: permessage-deflate/);
+    stop.abort();
+    expect(await serving).toBe(0);
+  });
+
+  it('serve says 1001 to connected clients on shutdown', async () => {
+    const stop = new AbortController();
+    const server = fakeIo();
+    const serving = run(['serve', '--port', '0'], server.io, { demoDir, stop: stop.signal });
+    const [, url] = await server.waitFor(/websocket: (ws:\/\/\S+)/);
+    const { ws } = await peer(url!);
+    const closed = once(ws, 'close');
+    stop.abort();
+    const [code, reason] = (await closed) as [number, Buffer];
+    expect(code).toBe(1001);
+    expect(reason.toString()).toBe('server shutting down');
+    expect(await serving).toBe(0);
+    expect(server.err()).toMatch(/closing 1 connection\(s\) with 1001/);
+  });
+
+  it('reports a port in use in one line and exits 1', async () => {
+    await withServer({}, async (running) => {
+      const server = fakeIo();
+      const code = await run(['serve', '--port', String(running.port)], server.io, { demoDir, stop: noStop });
+      expect(code).toBe(1);
+      expect(server.err()).toBe(
+        `rfc6455 serve: port ${running.port} on 127.0.0.1 is already in use (pick another with --port, or 0 for any free one)\n`,
+      );
+    });
+  });
+});
+
+describe('rfc6455 connect against a ws server', () => {
+  it('sends headers, subprotocol, pings, binary, and a close with code and reason', async () => {
+    const wss = new PeerServer({
+      port: 0,
+      host: '127.0.0.1',
+      handleProtocols: (p) => (p.has('v2') ? 'v2' : false),
+    });
+    await once(wss, 'listening');
+    const seen: string[] = [];
+    let closed: Promise<unknown[]> | undefined;
+    wss.on('connection', (ws, req) => {
+      seen.push(`header ${req.headers['x-token']}`);
+      ws.on('message', (data: Buffer, isBinary) => {
+        seen.push(isBinary ? `binary ${data.toString('hex')}` : `text ${data.toString()}`);
+        ws.send(`got ${data.length} bytes`);
+      });
+      ws.on('ping', (data) => seen.push(`ping ${data.toString()}`));
+      closed = once(ws, 'close');
+    });
+    const { port } = wss.address() as AddressInfo;
+    try {
+      const client = connect(
+        [`127.0.0.1:${port}`, '--header', 'X-Token: secret', '--protocol', 'v2'],
+        'hi\n/ping are you there\n/binary deadbeef\n/close 4001 bye now\n',
+      );
+      expect(await client.code).toBe(0);
+      const [code, reason] = (await closed!) as [number, Buffer];
+      expect([code, reason.toString()]).toEqual([4001, 'bye now']);
+      expect(seen).toEqual(['header secret', 'text hi', 'ping are you there', 'binary deadbeef']);
+      expect(client.out()).toBe('< got 2 bytes\n< got 4 bytes\n');
+      expect(client.err()).toMatch(/< pong are you there/);
+      expect(client.err()).toMatch(/subprotocol: v2/);
+      expect(client.err()).toMatch(/disconnected \(code 4001, reason: bye now\)/);
+    } finally {
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+
+  it('exits 3 when the server closes with an error code', async () => {
+    const wss = new PeerServer({ port: 0, host: '127.0.0.1' });
+    await once(wss, 'listening');
+    wss.on('connection', (ws) => ws.on('message', () => ws.close(4000, 'not today')));
+    const { port } = wss.address() as AddressInfo;
+    try {
+      const client = connect([`ws://127.0.0.1:${port}`, '--wait', '30'], 'anything\n');
+      expect(await client.code).toBe(3);
+      expect(client.err()).toMatch(/disconnected \(code 4000, reason: not today\)/);
+    } finally {
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+});
+
+describe('rfc6455 connect errors', () => {
+  it('connection refused: one line, exit 1', async () => {
+    const port = await freePort();
+    const client = connect([`ws://127.0.0.1:${port}`]);
+    expect(await client.code).toBe(1);
+    expect(client.err()).toBe(
+      `rfc6455 connect: connection refused by 127.0.0.1:${port} (is the server running?)\n`,
+    );
+  });
+
+  it('handshake rejected: the status and the reason the server gave', async () => {
+    const http = createServer((_req, res) => {
+      res.writeHead(403, 'Forbidden', { 'content-type': 'text/plain' });
+      res.end('origin not allowed\nmore detail\n');
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    const { port } = http.address() as AddressInfo;
+    try {
+      const client = connect([`ws://127.0.0.1:${port}/chat`]);
+      expect(await client.code).toBe(1);
+      expect(client.err()).toBe(
+        'rfc6455 connect: handshake rejected by the server: HTTP 403 Forbidden (origin not allowed)\n',
+      );
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+
+  it.each([
+    [['connect'], /missing URL/],
+    [['connect', 'http://example.com'], /must start with ws:\/\/ or wss:\/\//],
+    [['connect', 'ws://x', '--header', 'nocolon'], /--header must look like 'Name: value'/],
+    [['connect', 'ws://x', '--wait', 'soon'], /--wait must be a number of seconds/],
+    [['serve', '--port', '70000'], /--port must be between 0 and 65535/],
+    [['serve', '--mode', 'shout'], /--mode must be echo, broadcast or demo/],
+    [['serve', '--bogus'], /Unknown option '--bogus'/],
+    [['launch'], /unknown command 'launch'/],
+  ])('%j is a usage error (exit 2)', async (argv, message) => {
+    const io = fakeIo();
+    expect(await run(argv, io.io, { demoDir, stop: noStop })).toBe(2);
+    expect(io.err()).toMatch(message);
+    expect(io.out()).toBe('');
+  });
+
+  it.each([['serve'], ['connect']])('%s --help prints usage and exits 0', async (command) => {
+    const io = fakeIo();
+    expect(await run([command, '--help'], io.io, { demoDir, stop: noStop })).toBe(0);
+    expect(io.out()).toMatch(new RegExp(`^Usage: rfc6455 ${command}`));
+  });
+});
+
+describe('serve modes', () => {
+  it('broadcast: every client gets every message, the sender included', async () => {
+    await withServer({ mode: 'broadcast' }, async (server) => {
+      const a = await peer(server.wsUrl);
+      const b = await peer(server.wsUrl);
+      const bothGot = Promise.all([once(a.ws, 'message'), once(b.ws, 'message')]);
+      a.ws.send('from a');
+      await bothGot;
+      const bothGotBinary = Promise.all([once(a.ws, 'message'), once(b.ws, 'message')]);
+      b.ws.send(Buffer.from([1, 2]));
+      await bothGotBinary;
+      expect(a.messages).toEqual(['from a', 'binary:0102']);
+      expect(b.messages).toEqual(['from a', 'binary:0102']);
+    });
+  });
+
+  it('broadcast: a client that stops reading is closed with 1008 once over --max-buffered', async () => {
+    await withServer(
+      { mode: 'broadcast', maxBuffered: 64 * 1024, maxPayload: 2 * 1024 * 1024 },
+      async (server) => {
+        const reader = await peer(server.wsUrl);
+        const slow = await peer(server.wsUrl);
+        slow.ws.pause(); // stops reading from its socket: the server's buffer for it grows
+        const slowClosedByServer = new Promise<void>((resolve) => {
+          const check = (): void => {
+            for (const client of server.wss.clients)
+              if (client.readyState === client.CLOSING) return resolve();
+          };
+          reader.ws.on('message', check);
+        });
+        const big = Buffer.alloc(512 * 1024, 7);
+        let sent = 0;
+        let done = false;
+        void slowClosedByServer.then(() => (done = true));
+        // Bounded: 64 messages of 512 KiB is far more than loopback socket buffers hold.
+        while (!done && sent < 64) {
+          reader.ws.send(big);
+          sent += 1;
+          await once(reader.ws, 'message');
+        }
+        expect(done).toBe(true);
+        slow.ws.resume();
+        const [code, reason] = (await once(slow.ws, 'close')) as [number, Buffer];
+        expect(code).toBe(1008);
+        expect(reason.toString()).toBe('too slow: send buffer over the limit');
+        reader.ws.close();
+        await once(reader.ws, 'close');
+      },
+    );
+  });
+
+  it('--static serves files over HTTP on the WebSocket port; without it, plain HTTP gets 426', async () => {
+    await withServer({ staticDir: demoDir }, async (server) => {
+      const page = await fetch(server.httpUrl);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(await page.text()).toMatch(/new WebSocket|<script src="demo\.js">/);
+      const escape = await fetch(`${server.httpUrl}..%2f..%2fpackage.json`);
+      expect(escape.status).toBe(404);
+      await escape.text();
+      const post = await fetch(server.httpUrl, { method: 'POST' });
+      expect(post.status).toBe(405);
+      await post.text();
+    });
+    await withServer({}, async (server) => {
+      const res = await fetch(server.httpUrl);
+      expect(res.status).toBe(426);
+      await res.text();
+    });
+  });
+
+  it('--path accepts WebSocket connections on that path only', async () => {
+    await withServer({ path: '/chat' }, async (server) => {
+      expect(server.wsUrl).toMatch(/\/chat$/);
+      const ok = await peer(server.wsUrl);
+      ok.ws.close();
+      await once(ok.ws, 'close');
+      const client = connect([server.wsUrl.replace(/\/chat$/, '/other')]);
+      expect(await client.code).toBe(1);
+      expect(client.err()).toMatch(/handshake rejected by the server: HTTP 400/);
+    });
+  });
+});

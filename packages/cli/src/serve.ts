@@ -1,0 +1,289 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ExitCode, UsageError, integer, parse } from './args.js';
+import type { Io } from './args.js';
+import { staticFiles } from './static-files.js';
+import { WebSocket, WebSocketServer } from './transport.js';
+
+export const serveHelp = `Usage: rfc6455 serve [options]
+
+Serves WebSocket connections, and static files on the same port.
+
+Options:
+  --port N           port to listen on (default 8000; 0 picks a free one)
+  --host H           address to listen on (default 127.0.0.1)
+  --mode M           echo:      each message goes back to its sender (default)
+                     broadcast: each message goes to every connected client, sender included
+                     demo:      broadcast, permessage-deflate, and the demo page over HTTP
+  --static DIR       serve the files in DIR over HTTP (demo mode: the bundled demo page)
+  --path P           accept WebSocket connections on this path only (default /)
+  --protocol P       a subprotocol the server accepts (repeatable; demo mode: chat)
+  --deflate          negotiate permessage-deflate (RFC 7692) when the client offers it
+  --max-payload N    largest message accepted, in bytes (default 64 MiB); larger ones close with 1009
+  --max-buffered N   broadcast: a client with more than N bytes waiting to be sent is closed
+                     with 1008 instead of being sent more (default 16 MiB)
+  -h, --help         show this help
+
+Ctrl-C (SIGINT) or SIGTERM closes every connection with 1001 (going away) and exits 0.
+Exit codes: 0 after a graceful shutdown, 1 when the server cannot start, 2 for a usage error.`;
+
+export type Mode = 'echo' | 'broadcast' | 'demo';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  mode: Mode;
+  /** Directory served over HTTP; null answers plain HTTP requests with 426 Upgrade Required. */
+  staticDir: string | null;
+  path: string;
+  /** Subprotocols accepted, in the server's order of preference. */
+  protocols: string[];
+  deflate: boolean;
+  maxPayload: number;
+  maxBuffered: number;
+  /** Where to write one-line notes about connections (default: nowhere). */
+  log?: (line: string) => void;
+}
+
+export const defaults = {
+  port: 8000,
+  host: '127.0.0.1',
+  maxPayload: 64 * 1024 * 1024,
+  maxBuffered: 16 * 1024 * 1024,
+} as const;
+
+export interface RunningServer {
+  readonly http: Server;
+  readonly wss: WebSocketServer;
+  readonly port: number;
+  /** Page URL, e.g. http://localhost:8000/ */
+  readonly httpUrl: string;
+  /** WebSocket URL, e.g. ws://localhost:8000 */
+  readonly wsUrl: string;
+  /** Says 1001 to every client, waits for them (at most `graceMs`), then closes the listener. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** How long a client closed for being too slow gets to finish the closing handshake. */
+const slowClientGraceMs = 5000;
+
+function displayHost(host: string): string {
+  // Loopback and wildcard addresses are reachable as localhost, the name people type.
+  if (['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::', ''].includes(host)) return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function describe(req: IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = options.log ?? (() => {});
+  const http = createServer(
+    options.staticDir !== null
+      ? staticFiles(options.staticDir)
+      : (_req, res) => {
+          // RFC 6455 4.2.2: a plain HTTP request to a WebSocket endpoint.
+          res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' });
+          res.end('This is a WebSocket server: connect with a WebSocket client.\n');
+        },
+  );
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      http.off('listening', onListening);
+      reject(listenError(error, options));
+    };
+    const onListening = (): void => {
+      http.off('error', onError);
+      resolve();
+    };
+    http.once('error', onError);
+    http.once('listening', onListening);
+    http.listen(options.port, options.host);
+  });
+
+  // Attached once listening, so that a listen error is ours to report, not the WebSocket server's.
+  const wss = new WebSocketServer({
+    server: http,
+    path: options.path,
+    perMessageDeflate: options.deflate,
+    maxPayload: options.maxPayload,
+    handleProtocols: (offered: Set<string>) => options.protocols.find((p) => offered.has(p)) ?? false,
+  });
+
+  wss.on('error', (error: Error) => log(`server error: ${error.message}`));
+
+  const slowTimers = new Map<WebSocket, NodeJS.Timeout>();
+  const broadcast = (data: unknown, isBinary: boolean): void => {
+    for (const client of wss.clients) {
+      if (client.readyState !== WebSocket.OPEN) continue;
+      // A client that does not read would make the server buffer every message for it forever:
+      // past the bound it is closed (1008, RFC 6455 7.4.1) instead of being skipped silently.
+      if (client.bufferedAmount > options.maxBuffered) {
+        log(`closing a slow client: ${client.bufferedAmount} bytes waiting`);
+        client.close(1008, 'too slow: send buffer over the limit');
+        const timer = setTimeout(() => client.terminate(), slowClientGraceMs);
+        timer.unref();
+        slowTimers.set(client, timer);
+        continue;
+      }
+      client.send(data as Uint8Array, { binary: isBinary });
+    }
+  };
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const who = describe(req);
+    log(`open  ${who} (${wss.clients.size} connected)`);
+    ws.on('message', (data: unknown, isBinary: boolean) => {
+      if (options.mode === 'echo') ws.send(data as Uint8Array, { binary: isBinary });
+      else broadcast(data, isBinary);
+    });
+    ws.on('close', (code: number, reason: Uint8Array) => {
+      const timer = slowTimers.get(ws);
+      if (timer !== undefined) clearTimeout(timer);
+      slowTimers.delete(ws);
+      log(`close ${who} ${code} ${Buffer.from(reason).toString()}`.trimEnd());
+    });
+    ws.on('error', (error: Error) => log(`error ${who}: ${error.message}`));
+  });
+
+  const port = (http.address() as AddressInfo).port;
+  const host = displayHost(options.host);
+  const wsPath = options.path === '/' ? '' : options.path;
+  let closing: Promise<void> | null = null;
+
+  return {
+    http,
+    wss,
+    port,
+    httpUrl: `http://${host}:${port}/`,
+    wsUrl: `ws://${host}:${port}${wsPath}`,
+    close(graceMs = 5000) {
+      closing ??= shutDown(http, wss, graceMs, slowTimers);
+      return closing;
+    },
+  };
+}
+
+async function shutDown(
+  http: Server,
+  wss: WebSocketServer,
+  graceMs: number,
+  slowTimers: Map<WebSocket, NodeJS.Timeout>,
+): Promise<void> {
+  const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+  http.closeIdleConnections();
+  // RFC 6455 7.4.1: 1001, the endpoint is going away.
+  const closed = [...wss.clients].map(
+    (client) =>
+      new Promise<void>((resolve) => {
+        if (client.readyState === WebSocket.CLOSED) return resolve();
+        client.once('close', () => resolve());
+        if (client.readyState === WebSocket.OPEN) client.close(1001, 'server shutting down');
+      }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), graceMs);
+  });
+  if ((await Promise.race([Promise.all(closed), deadline])) === 'late') {
+    for (const client of wss.clients) client.terminate();
+  }
+  clearTimeout(timer);
+  for (const t of slowTimers.values()) clearTimeout(t);
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  http.closeAllConnections();
+  await stopped;
+}
+
+function listenError(error: NodeJS.ErrnoException, options: ServeOptions): Error {
+  const where = `${options.host}:${options.port}`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new Error(
+        `port ${options.port} on ${options.host} is already in use (pick another with --port, or 0 for any free one)`,
+      );
+    case 'EACCES':
+      return new Error(`not allowed to listen on ${where} (ports below 1024 need privileges)`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new Error(`cannot listen on ${where}: no such local address`);
+    default:
+      return new Error(`cannot listen on ${where}: ${error.message}`);
+  }
+}
+
+/** Turns the command line into ServeOptions. `demoDir` is the bundled demo page's directory. */
+export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 'help' {
+  const { values, positionals } = parse(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    mode: { type: 'string' },
+    static: { type: 'string' },
+    path: { type: 'string' },
+    protocol: { type: 'string', multiple: true },
+    deflate: { type: 'boolean' },
+    'max-payload': { type: 'string' },
+    'max-buffered': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help === true) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const mode = values.mode ?? 'echo';
+  if (mode !== 'echo' && mode !== 'broadcast' && mode !== 'demo') {
+    throw new UsageError(`--mode must be echo, broadcast or demo, got '${mode}'`);
+  }
+  const path = values.path ?? '/';
+  if (!path.startsWith('/')) throw new UsageError(`--path must start with '/', got '${path}'`);
+  const demo = mode === 'demo';
+  return {
+    port: integer('port', values.port, 0, 65535) ?? defaults.port,
+    host: values.host ?? defaults.host,
+    mode,
+    staticDir: values.static ?? (demo ? demoDir : null),
+    path,
+    protocols: values.protocol ?? (demo ? ['chat'] : []),
+    deflate: values.deflate === true || demo,
+    maxPayload: integer('max-payload', values['max-payload'], 1, 2 ** 53 - 1) ?? defaults.maxPayload,
+    maxBuffered: integer('max-buffered', values['max-buffered'], 0, 2 ** 53 - 1) ?? defaults.maxBuffered,
+  };
+}
+
+/**
+ * `rfc6455 serve`: runs until `stop` is aborted (main wires it to SIGINT and SIGTERM), then shuts
+ * down gracefully. Resolves to the exit code.
+ */
+export async function serveCommand(
+  argv: string[],
+  io: Io,
+  demoDir: string,
+  stop: AbortSignal,
+): Promise<number> {
+  const options = parseServeArgs(argv, demoDir);
+  if (options === 'help') {
+    io.stdout.write(`${serveHelp}\n`);
+    return ExitCode.ok;
+  }
+  let server: RunningServer;
+  try {
+    server = await startServer({ ...options, log: (line) => io.stderr.write(`${line}\n`) });
+  } catch (error) {
+    io.stderr.write(`rfc6455 serve: ${(error as Error).message}\n`);
+    return ExitCode.failure;
+  }
+  const extras = [options.deflate ? 'permessage-deflate' : '', options.protocols.join(', ')].filter(Boolean);
+  io.stdout.write(
+    `rfc6455 serve: ${options.mode} mode${extras.length > 0 ? ` (${extras.join('; ')})` : ''}\n` +
+      (options.staticDir !== null ? `  page:      ${server.httpUrl}\n` : '') +
+      `  websocket: ${server.wsUrl}\n` +
+      `Press Ctrl-C to stop.\n`,
+  );
+  await new Promise<void>((resolve) => {
+    if (stop.aborted) resolve();
+    else stop.addEventListener('abort', () => resolve(), { once: true });
+  });
+  io.stderr.write(`shutting down: closing ${server.wss.clients.size} connection(s) with 1001\n`);
+  await server.close();
+  return ExitCode.ok;
+}
