@@ -1,0 +1,752 @@
+// `npm run bench`: @rfc6455/node against ws and a raw TCP echo, measured in one run.
+//
+//   node packages/bench/src/bench.mjs [--quick] [--only a,b] [--rounds N] [--duration SEC] [--verify]
+//                                     [--no-pin] [--no-codec] [--out DIR]
+//   node packages/bench/src/bench.mjs --profile SCENARIO[,SCENARIO] [--server rfc6455|ws|raw]
+//
+// Servers run interleaved round by round (A B C A B C …) after a warm-up; every cell is the
+// median of the rounds with its min–max spread, and ratios are taken within each round.
+import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import {
+  OPCODE,
+  maskedFrame,
+  compressMessage,
+  runEcho,
+  runHandshakes,
+  runLatency,
+  runMemory,
+} from './loadgen.mjs';
+import { ServerProcess, setUpPinning, rfc6455Available } from './servers.mjs';
+import { heaviestFunctions, formatHeaviest } from './profile.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../../..');
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+/** Deterministic JSON-like text of exactly `size` bytes: records with varied values, so it compresses like real data. */
+export function jsonLikeText(size) {
+  let seed = 0x2545f491;
+  const random = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
+  const records = [];
+  let length = 2;
+  for (let id = 1; length < size; id++) {
+    const record = JSON.stringify({
+      id,
+      user: `user-${Math.floor(random() * 100000)}`,
+      email: `${words[id % words.length]}.${Math.floor(random() * 1000)}@example.com`,
+      active: random() < 0.5,
+      score: Math.round(random() * 100000) / 100,
+      tags: [words[Math.floor(random() * words.length)], words[Math.floor(random() * words.length)]],
+      updated: new Date(1700000000000 + Math.floor(random() * 1e10)).toISOString(),
+    });
+    records.push(record);
+    length += record.length + 1;
+  }
+  let text = `[${records.join(',')}]`;
+  if (text.length > size) {
+    // Cut inside the last record's padding field so the text keeps its shape and exact size.
+    text = text.slice(0, size - 2) + '"]';
+  }
+  return text;
+}
+
+const SERVERS = {
+  rfc6455: { label: '@rfc6455/node', kind: 'rfc6455' },
+  ws: { label: 'ws', kind: 'ws' },
+  raw: { label: 'raw TCP', kind: 'raw' },
+};
+
+const SCENARIOS = [
+  {
+    id: 'text-64',
+    title: '64 B text echo',
+    type: 'echo',
+    opcode: 'text',
+    size: 64,
+    conns: 50,
+    inflight: 16,
+    target: { ws: 1.5 },
+  },
+  {
+    id: 'binary-1k',
+    title: '1 KiB binary echo',
+    type: 'echo',
+    opcode: 'binary',
+    size: KiB,
+    conns: 50,
+    inflight: 16,
+    target: { ws: 1.5 },
+  },
+  {
+    id: 'binary-64k',
+    title: '64 KiB binary echo',
+    type: 'echo',
+    opcode: 'binary',
+    size: 64 * KiB,
+    conns: 8,
+    inflight: 4,
+    target: { ws: 1.3 },
+  },
+  {
+    id: 'binary-1m',
+    title: '1 MiB binary echo',
+    type: 'echo',
+    opcode: 'binary',
+    size: MiB,
+    conns: 2,
+    inflight: 2,
+    target: { ws: 1.5, raw: 0.6 },
+  },
+  {
+    id: 'handshakes',
+    title: 'handshakes (open, upgrade, close)',
+    type: 'handshake',
+    concurrency: 16,
+    target: { ws: 1.3 },
+  },
+  {
+    id: 'deflate-16k',
+    title: '16 KiB JSON-like text, permessage-deflate',
+    type: 'echo',
+    opcode: 'text',
+    size: 16 * KiB,
+    json: true,
+    deflate: true,
+    conns: 16,
+    inflight: 4,
+    target: { ws: 2 },
+  },
+  {
+    id: 'memory',
+    title: 'idle memory per connection (2,000 connections)',
+    type: 'memory',
+    conns: 2000,
+    target: { ws: 1.0 },
+  },
+  {
+    id: 'latency',
+    title: 'round-trip latency, 1 KiB binary at 5,000 msgs/s',
+    type: 'latency',
+    opcode: 'binary',
+    size: KiB,
+    conns: 50,
+    rate: 5000,
+    target: { ws: 1.0 },
+  },
+];
+
+function parseArgs(argv) {
+  const options = {
+    quick: false,
+    only: null,
+    rounds: null,
+    duration: null,
+    verify: false,
+    pin: true,
+    codec: true,
+    out: null,
+    profile: null,
+    server: null,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--only') options.only = value().split(',');
+    else if (arg === '--rounds') options.rounds = Number(value());
+    else if (arg === '--duration') options.duration = Number(value());
+    else if (arg === '--verify') options.verify = true;
+    else if (arg === '--no-pin') options.pin = false;
+    else if (arg === '--no-codec') options.codec = false;
+    else if (arg === '--out') options.out = value();
+    else if (arg === '--profile') options.profile = value().split(',');
+    else if (arg === '--server') options.server = value();
+    else if (arg === '--help' || arg === '-h') {
+      console.log(
+        readFileSync(fileURLToPath(import.meta.url), 'utf8')
+          .split('\n')
+          .slice(0, 10)
+          .join('\n'),
+      );
+      process.exit(0);
+    } else throw new Error(`Unknown option ${arg}; see --help`);
+  }
+  const ids = SCENARIOS.map((s) => s.id);
+  for (const id of [...(options.only ?? []), ...(options.profile ?? [])]) {
+    if (!ids.includes(id)) throw new Error(`Unknown scenario "${id}"; scenarios: ${ids.join(', ')}`);
+  }
+  return options;
+}
+
+function timing(options) {
+  const quick = options.quick;
+  return {
+    rounds: options.rounds ?? 3,
+    durationMs: (options.duration ?? (quick ? 1 : 3)) * 1000,
+    warmupMs: quick ? 500 : 1500,
+    memoryRounds: options.rounds ?? (quick ? 1 : 3),
+  };
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+function payloadFor(scenario) {
+  if (scenario.json) return Buffer.from(jsonLikeText(scenario.size), 'utf8');
+  if (scenario.opcode === 'text') return Buffer.from('x'.repeat(scenario.size), 'utf8');
+  const payload = Buffer.allocUnsafe(scenario.size);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + 7) & 0xff;
+  return payload;
+}
+
+function frameFor(scenario) {
+  const payload = payloadFor(scenario);
+  const opcode = OPCODE[scenario.opcode];
+  const frame = scenario.deflate
+    ? maskedFrame(opcode, compressMessage(payload), true)
+    : maskedFrame(opcode, payload);
+  return { payload, frame, opcode };
+}
+
+let pinningInUse = null;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Busy seconds of each CPU so far (Linux /proc/stat, USER_HZ = 100), or null elsewhere. */
+function cpuBusySeconds() {
+  try {
+    const lines = readFileSync('/proc/stat', 'latin1').split('\n');
+    const busy = [];
+    for (const line of lines) {
+      const match = /^cpu(\d+) (.*)$/.exec(line);
+      if (match === null) continue;
+      // user nice system idle iowait irq softirq steal: everything but idle and iowait, steal included.
+      const f = match[2].trim().split(/\s+/).map(Number);
+      busy[Number(match[1])] = (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) / 100;
+    }
+    return busy;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs one measurement of `scenario` against a started server. */
+async function measure(scenario, server, durationMs, verify) {
+  const marks = {};
+  const around = async (when) => {
+    const usage = await server.request('usage');
+    const self = process.cpuUsage();
+    marks[when] = {
+      usage,
+      at: performance.now(),
+      selfMicros: self.user + self.system,
+      busy: cpuBusySeconds(),
+    };
+  };
+  let result;
+  if (scenario.type === 'handshake') {
+    result = await runHandshakes({
+      port: server.port,
+      concurrency: scenario.concurrency,
+      durationMs,
+      around,
+    });
+  } else {
+    const { payload, frame, opcode } = frameFor(scenario);
+    const expect = {
+      opcode,
+      length: payload.length,
+      payload: verify ? payload : null,
+      deflate: scenario.deflate === true,
+    };
+    if (scenario.type === 'latency') {
+      result = await runLatency({
+        port: server.port,
+        conns: scenario.conns,
+        rate: scenario.rate,
+        frame,
+        expect,
+        durationMs,
+        around,
+      });
+    } else {
+      result = await runEcho({
+        port: server.port,
+        conns: scenario.conns,
+        inflight: scenario.inflight,
+        frame,
+        expect,
+        durationMs,
+        around,
+      });
+    }
+  }
+  const cpuMicros = marks.end.usage.cpuMicros - marks.start.usage.cpuMicros;
+  const wallMs = marks.end.at - marks.start.at;
+  // When pinned: how much of each core went to other processes (the rest of the machine's load).
+  let otherLoadServerCpu = null;
+  let otherLoadClientCpu = null;
+  if (pinningInUse?.pinned && marks.start.busy !== null && marks.end.busy !== null) {
+    const busy = (cpu) => marks.end.busy[cpu] - marks.start.busy[cpu];
+    const wallSeconds = wallMs / 1000;
+    otherLoadServerCpu = Math.max(0, busy(pinningInUse.serverCpu) - cpuMicros / 1e6) / wallSeconds;
+    otherLoadClientCpu =
+      Math.max(0, busy(pinningInUse.loadCpu) - (marks.end.selfMicros - marks.start.selfMicros) / 1e6) /
+      wallSeconds;
+  }
+  return {
+    ...result,
+    otherLoadServerCpu,
+    otherLoadClientCpu,
+    serverCpuShare: cpuMicros / 1000 / wallMs,
+    serverCpuMicrosPerMessage: result.messages > 0 ? cpuMicros / result.messages : null,
+  };
+}
+
+function stats(values) {
+  const sorted = values.filter((v) => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+function log(message) {
+  process.stderr.write(`${message}\n`);
+}
+
+/** The main metric of a round: higher is better except memory and latency. */
+function metricOf(scenario, round) {
+  if (scenario.type === 'memory') return round.bytesPerConn;
+  if (scenario.type === 'latency') return round.p99;
+  return round.rate;
+}
+
+function describeRound(scenario, round) {
+  if (scenario.type === 'memory')
+    return `${(round.bytesPerConn / KiB).toFixed(1)} KiB/conn (heap ${(round.heapPerConn / KiB).toFixed(1)})`;
+  const others =
+    round.otherLoadServerCpu === null
+      ? ''
+      : `, others on server/client core ${(round.otherLoadServerCpu * 100).toFixed(0)}/${(round.otherLoadClientCpu * 100).toFixed(0)} %`;
+  const tail = `client ELU ${round.clientElu.toFixed(2)}, server CPU ${(round.serverCpuShare * 100).toFixed(0)} %${others}`;
+  if (scenario.type === 'latency')
+    return `p50 ${round.p50.toFixed(3)} ms, p99 ${round.p99.toFixed(3)} ms (${tail})`;
+  return `${Math.round(round.rate).toLocaleString('en-US')}/s (${tail})`;
+}
+
+async function runScenario(scenario, serverNames, context) {
+  const { pinning, time, verify } = context;
+  const rounds = Object.fromEntries(serverNames.map((name) => [name, []]));
+  const start = (name) =>
+    ServerProcess.start({
+      name,
+      kind: SERVERS[name].kind,
+      deflate: scenario.deflate === true && name !== 'raw',
+      pinning,
+    });
+  if (scenario.type === 'memory') {
+    // A fresh process per measurement: an allocator that has grown once never looks idle again.
+    for (let r = 0; r < time.memoryRounds; r++) {
+      for (const name of serverNames) {
+        const server = await start(name);
+        try {
+          const round = await runMemory({
+            port: server.port,
+            conns: scenario.conns,
+            gc: () => server.request('gc'),
+          });
+          rounds[name].push(round);
+          log(
+            `  [${scenario.id}] round ${r + 1}/${time.memoryRounds} ${name}: ${describeRound(scenario, round)}`,
+          );
+        } finally {
+          await server.stop();
+        }
+      }
+    }
+    return rounds;
+  }
+  const servers = [];
+  try {
+    for (const name of serverNames) servers.push(await start(name));
+    for (const server of servers) {
+      await measure(scenario, server, time.warmupMs, verify);
+      await sleep(100);
+    }
+    log(`  [${scenario.id}] warmed up`);
+    for (let r = 0; r < time.rounds; r++) {
+      for (const server of servers) {
+        const round = await measure(scenario, server, time.durationMs, verify);
+        rounds[server.name].push(round);
+        log(
+          `  [${scenario.id}] round ${r + 1}/${time.rounds} ${server.name}: ${describeRound(scenario, round)}`,
+        );
+        await sleep(100);
+      }
+    }
+  } finally {
+    for (const server of servers) await server.stop();
+  }
+  return rounds;
+}
+
+/** Per-round ratios of `name` to `base` (same round, adjacent in time), summarised. */
+function ratioStats(scenario, rounds, name, base) {
+  const a = rounds[name];
+  const b = rounds[base];
+  if (a === undefined || b === undefined) return null;
+  const ratios = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = metricOf(scenario, a[i]);
+    const y = metricOf(scenario, b[i]);
+    if (y > 0) ratios.push(x / y);
+  }
+  return stats(ratios);
+}
+
+function summarise(scenario, rounds) {
+  const servers = {};
+  for (const [name, list] of Object.entries(rounds)) {
+    const summary = {
+      label: SERVERS[name].label + (scenario.deflate && name === 'ws' ? ' + deflate' : ''),
+      rounds: list,
+    };
+    summary.metric = stats(list.map((round) => metricOf(scenario, round)));
+    if (scenario.type === 'echo' || scenario.type === 'handshake') {
+      summary.mibPerSecond = scenario.size
+        ? stats(list.map((round) => (round.rate * scenario.size) / MiB))
+        : null;
+      summary.clientElu = stats(list.map((round) => round.clientElu));
+      summary.serverCpuShare = stats(list.map((round) => round.serverCpuShare));
+      summary.serverCpuMicrosPerMessage = stats(list.map((round) => round.serverCpuMicrosPerMessage));
+      summary.otherLoadServerCpu = stats(list.map((round) => round.otherLoadServerCpu));
+      summary.otherLoadClientCpu = stats(list.map((round) => round.otherLoadClientCpu));
+      // The load generator at (nearly) full use: the number is what it could drive, a floor for the server.
+      summary.clientSaturated = summary.clientElu !== null && summary.clientElu.median >= 0.9;
+    }
+    if (scenario.type === 'latency') {
+      summary.p50 = stats(list.map((round) => round.p50));
+      summary.p99 = stats(list.map((round) => round.p99));
+      summary.clientElu = stats(list.map((round) => round.clientElu));
+      summary.serverCpuShare = stats(list.map((round) => round.serverCpuShare));
+    }
+    if (scenario.type === 'memory') {
+      summary.heapPerConn = stats(list.map((round) => round.heapPerConn));
+    }
+    summary.vsWs = name === 'ws' ? null : ratioStats(scenario, rounds, name, 'ws');
+    if (
+      (scenario.type === 'echo' || scenario.type === 'handshake') &&
+      name !== 'ws' &&
+      rounds.ws !== undefined
+    ) {
+      // CPU per message of ws ÷ ours, round by round: how much more work per core-second we do.
+      const ratios = [];
+      for (let i = 0; i < Math.min(list.length, rounds.ws.length); i++) {
+        const ours = list[i].serverCpuMicrosPerMessage;
+        const theirs = rounds.ws[i].serverCpuMicrosPerMessage;
+        if (ours > 0 && theirs > 0) ratios.push(theirs / ours);
+      }
+      summary.cpuEfficiencyVsWs = stats(ratios);
+    }
+    summary.vsRaw = name === 'raw' ? null : ratioStats(scenario, rounds, name, 'raw');
+    servers[name] = summary;
+  }
+  const ours = servers.rfc6455;
+  let met = null;
+  if (ours !== undefined) {
+    met = true;
+    const lowerIsBetter = scenario.type === 'memory' || scenario.type === 'latency';
+    for (const [base, want] of Object.entries(scenario.target)) {
+      const ratio = base === 'ws' ? ours.vsWs : ours.vsRaw;
+      if (ratio === null) met = null;
+      else if (met !== null) met = met && (lowerIsBetter ? ratio.median <= want : ratio.median >= want);
+    }
+  }
+  return { id: scenario.id, title: scenario.title, scenario, servers, targetMet: met };
+}
+
+// ---- Markdown ----
+
+const int = (n) => Math.round(n).toLocaleString('en-US');
+const fixed = (n, digits) => n.toFixed(digits);
+function cell(s, format) {
+  if (s === null || s === undefined) return '–';
+  return `${format(s.median)} [${format(s.min)}–${format(s.max)}]`;
+}
+const ratioCell = (s) => cell(s, (n) => fixed(n, 2));
+
+function targetText(scenario) {
+  const lower = scenario.type === 'memory' || scenario.type === 'latency';
+  return Object.entries(scenario.target)
+    .map(([base, want]) => `${lower ? '≤' : '≥'} ${want} × ${base === 'ws' ? 'ws' : 'raw'}`)
+    .join(', ');
+}
+
+function metricCell(result, name) {
+  const s = result.servers[name];
+  if (s === undefined) return 'not run';
+  const type = result.scenario.type;
+  if (type === 'memory') return cell(s.metric, (n) => fixed(n / KiB, 1)) + ' KiB';
+  if (type === 'latency') return `${cell(s.p99, (n) => fixed(n, 2))} ms`;
+  return cell(s.metric, int) + (s.clientSaturated ? ' ⚠' : '');
+}
+
+function headlineTable(results) {
+  const lines = [
+    '| scenario | unit | @rfc6455/node | ws | raw TCP | @rfc6455/node ÷ ws | ws CPU/msg ÷ ours | target | met |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const result of results) {
+    const type = result.scenario.type;
+    const unit =
+      type === 'memory'
+        ? 'RSS / conn'
+        : type === 'latency'
+          ? 'p99'
+          : type === 'handshake'
+            ? 'handshakes/s'
+            : 'msgs/s';
+    const ours = result.servers.rfc6455;
+    const met = result.targetMet === null ? '–' : result.targetMet ? 'yes' : 'no';
+    lines.push(
+      `| ${result.title} | ${unit} | ${metricCell(result, 'rfc6455')} | ${metricCell(result, 'ws')} | ${metricCell(result, 'raw')} | ${ours ? ratioCell(ours.vsWs) : '–'} | ${ours ? ratioCell(ours.cpuEfficiencyVsWs) : '–'} | ${targetText(result.scenario)} | ${met} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function percentPair(a, b) {
+  if (a === null || a === undefined || b === null || b === undefined) return '–';
+  return `${fixed(a.median * 100, 0)} % / ${fixed(b.median * 100, 0)} %`;
+}
+
+function throughputTable(results) {
+  const lines = [
+    '| scenario | server | msgs/s | MiB/s (payload, each way) | ÷ ws | ÷ raw TCP | server CPU | server CPU µs/msg | ws CPU/msg ÷ this | load generator ELU | other load on server / client core |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const result of results) {
+    const type = result.scenario.type;
+    if (type !== 'echo' && type !== 'handshake') continue;
+    for (const [name, s] of Object.entries(result.servers)) {
+      lines.push(
+        `| ${result.title} | ${s.label} | ${cell(s.metric, int)} | ${s.mibPerSecond ? cell(s.mibPerSecond, (n) => fixed(n, 1)) : '–'} | ${ratioCell(s.vsWs)} | ${ratioCell(s.vsRaw)} | ${cell(s.serverCpuShare, (n) => `${fixed(n * 100, 0)} %`)} | ${cell(s.serverCpuMicrosPerMessage, (n) => fixed(n, 2))} | ${ratioCell(s.cpuEfficiencyVsWs)} | ${cell(s.clientElu, (n) => fixed(n, 2))}${s.clientSaturated ? ' ⚠ saturated' : ''} | ${percentPair(s.otherLoadServerCpu, s.otherLoadClientCpu)} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function latencyTable(results) {
+  const result = results.find((r) => r.scenario.type === 'latency');
+  if (result === undefined) return null;
+  const lines = [
+    '| server | p50 (ms) | p99 (ms) | p99 ÷ ws | server CPU | load generator ELU |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const s of Object.values(result.servers)) {
+    lines.push(
+      `| ${s.label} | ${cell(s.p50, (n) => fixed(n, 3))} | ${cell(s.p99, (n) => fixed(n, 3))} | ${ratioCell(s.vsWs)} | ${cell(s.serverCpuShare, (n) => `${fixed(n * 100, 0)} %`)} | ${cell(s.clientElu, (n) => fixed(n, 2))} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function memoryTable(results) {
+  const result = results.find((r) => r.scenario.type === 'memory');
+  if (result === undefined) return null;
+  const lines = [
+    '| server | RSS / connection (KiB) | JS heap / connection (KiB) | ÷ ws |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const s of Object.values(result.servers)) {
+    lines.push(
+      `| ${s.label} | ${cell(s.metric, (n) => fixed(n / KiB, 2))} | ${cell(s.heapPerConn, (n) => fixed(n / KiB, 2))} | ${ratioCell(s.vsWs)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function scenarioList() {
+  return SCENARIOS.map((s) => {
+    let shape = '';
+    if (s.type === 'echo') shape = `${s.conns} connections × ${s.inflight} in flight`;
+    if (s.type === 'handshake')
+      shape = `${s.concurrency} concurrent loops of connect → upgrade → close frame both ways → TCP closed`;
+    if (s.type === 'memory')
+      shape = `${s.conns} open idle connections; server RSS after two forced GCs minus RSS before, ÷ connections; a fresh server process per round`;
+    if (s.type === 'latency')
+      shape = `${s.conns} connections, ${int(s.rate)} msgs/s in total on a fixed schedule (1 ms timer)`;
+    return `- **${s.title}** (\`${s.id}\`): ${shape}.`;
+  }).join('\n');
+}
+
+function markdown(report, codecMarkdown) {
+  const { machine: m, pinning, time } = report;
+  const sections = [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench${report.quick ? ' -- --quick' : ''}\` on ${report.date}. Do not edit by hand.`,
+    '',
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}.`,
+    `- Placement: ${pinning.note}.`,
+    `- Method: servers interleaved round by round (A B C A B C …) after a warm-up of each; ${time.rounds} rounds of ${time.durationMs / 1000} s (memory: ${time.memoryRounds} rounds). Every cell is the **median [min–max]** over the rounds; ratios are taken within each round (servers measured back to back) and then summarised the same way.`,
+    `- Load average (1 min) at start ${report.loadavg.start.toFixed(2)}, at end ${report.loadavg.end.toFixed(2)}; total run ${report.totalSeconds.toFixed(0)} s.`,
+    "- ⚠ marks a cell where the load generator's event loop was ≥ 90 % busy: the number is what the client could drive, a floor for that server.",
+    '',
+    '## Headline',
+    '',
+    headlineTable(report.results),
+    '',
+    '## Throughput and handshakes',
+    '',
+    '"server CPU" is the server process\'s CPU time (all threads) over the measured window as a share of one core; "server CPU µs/msg" is that time per echoed message (or per handshake), which holds up better than msgs/s when other work shares the machine.',
+    '',
+    throughputTable(report.results),
+  ];
+  const latency = latencyTable(report.results);
+  if (latency !== null) sections.push('', '## Round-trip latency at a fixed rate', '', latency);
+  const memory = memoryTable(report.results);
+  if (memory !== null) sections.push('', '## Idle memory per connection', '', memory);
+  sections.push(
+    '',
+    '## Scenarios',
+    '',
+    scenarioList(),
+    '',
+    "The load generator (packages/bench/src/loadgen.mjs) speaks WebSocket over `net` sockets with frames masked once in advance, sends as many new messages as came back in one write, parses replies incrementally and checks each echo's opcode and length (`--verify` also compares the bytes). For permessage-deflate it offers `client_no_context_takeover; server_no_context_takeover`, sends one message compressed once with zlib raw deflate, and inflates every reply before checking its length. The raw TCP server answers the upgrade with a minimal 101 and then returns every byte unparsed: the ceiling for a Node server on this machine.",
+    '',
+    'Profiles: `npm run bench -- --profile SCENARIO [--server rfc6455|ws|raw]` writes packages/bench/profiles/SCENARIO-SERVER.cpuprofile and prints the ten functions with the most self time.',
+  );
+  if (codecMarkdown)
+    sections.push('', codecMarkdown.replace(/^# /m, '## ').replace(/^## (?!Codec)/gm, '### '));
+  return sections.join('\n') + '\n';
+}
+
+// ---- Modes ----
+
+async function serversToRun(scenario, available) {
+  return ['rfc6455', 'ws', 'raw'].filter((name) => name !== 'rfc6455' || available);
+}
+
+async function benchmark(options) {
+  const started = performance.now();
+  const loadStart = os.loadavg()[0];
+  const pinning = setUpPinning(options.pin);
+  pinningInUse = pinning;
+  const time = timing(options);
+  const available = await rfc6455Available();
+  log(`bench: ${pinning.note}`);
+  if (!available)
+    log('bench: @rfc6455/node has no WebSocketServer yet (is it built?): running ws and raw TCP only');
+  const results = [];
+  for (const scenario of SCENARIOS) {
+    if (options.only !== null && !options.only.includes(scenario.id)) continue;
+    log(`bench: ${scenario.title}`);
+    const names = await serversToRun(scenario, available);
+    const rounds = await runScenario(scenario, names, { pinning, time, verify: options.verify });
+    results.push(summarise(scenario, rounds));
+  }
+  let codecMarkdown = null;
+  if (options.codec && options.only === null) {
+    try {
+      const { runCodecBench } = await import('./codec-bench.mjs');
+      log('bench: codec microbenchmarks');
+      codecMarkdown = (await runCodecBench({ quick: options.quick, outDir: options.out })).markdown;
+    } catch (error) {
+      log(`bench: codec microbenchmarks skipped: ${error.message}`);
+    }
+  }
+  const report = {
+    date: new Date().toISOString(),
+    quick: options.quick,
+    machine: machine(),
+    pinning,
+    time,
+    loadavg: { start: loadStart, end: os.loadavg()[0] },
+    totalSeconds: (performance.now() - started) / 1000,
+    results: results.map(({ scenario, ...rest }) => ({ ...rest, scenario })),
+  };
+  const md = markdown(report, codecMarkdown);
+  const outDir = options.out ?? path.join(repoRoot, 'reports');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'bench.md'), md);
+  writeFileSync(path.join(outDir, 'bench.json'), JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(md);
+  log(
+    `bench: wrote ${path.relative(process.cwd(), path.join(outDir, 'bench.md'))} and bench.json in ${report.totalSeconds.toFixed(0)} s`,
+  );
+}
+
+async function profileMode(options) {
+  const pinning = setUpPinning(options.pin);
+  pinningInUse = pinning;
+  const available = await rfc6455Available();
+  let name = options.server ?? 'rfc6455';
+  if (!(name in SERVERS)) throw new Error(`Unknown server "${name}": use rfc6455, ws or raw`);
+  if (name === 'rfc6455' && !available)
+    throw new Error('@rfc6455/node has no WebSocketServer yet (build it first, or pass --server ws)');
+  const dir = path.join(repoRoot, 'packages/bench/profiles');
+  mkdirSync(dir, { recursive: true });
+  const durationMs = (options.duration ?? 5) * 1000;
+  for (const id of options.profile) {
+    const scenario = SCENARIOS.find((s) => s.id === id);
+    const file = `${id}-${name}.cpuprofile`;
+    rmSync(path.join(dir, file), { force: true });
+    log(`profile: ${scenario.title} against ${name}, ${durationMs / 1000} s (${pinning.note})`);
+    const server = await ServerProcess.start({
+      name,
+      kind: SERVERS[name].kind,
+      deflate: scenario.deflate === true && name !== 'raw',
+      pinning,
+      profile: { dir, name: file },
+    });
+    try {
+      if (scenario.type === 'memory') {
+        const round = await runMemory({
+          port: server.port,
+          conns: scenario.conns,
+          gc: () => server.request('gc'),
+        });
+        log(`  ${describeRound(scenario, round)}`);
+      } else {
+        const round = await measure(scenario, server, durationMs, options.verify);
+        log(`  ${describeRound(scenario, round)}`);
+      }
+    } finally {
+      await server.stop();
+    }
+    const profileFile = path.join(dir, file);
+    if (!existsSync(profileFile)) throw new Error(`No profile was written at ${profileFile}`);
+    console.log(`\n${scenario.title} — ${SERVERS[name].label}: ${path.relative(process.cwd(), profileFile)}`);
+    console.log(formatHeaviest(heaviestFunctions(profileFile, 10)));
+  }
+}
+
+const options = parseArgs(process.argv.slice(2));
+if (options.profile !== null) await profileMode(options);
+else await benchmark(options);
