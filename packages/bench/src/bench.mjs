@@ -254,9 +254,10 @@ function cpuBusySeconds() {
 }
 
 /** Runs one measurement of `scenario` against a started server. */
-async function measure(scenario, server, durationMs, verify) {
+async function measure(scenario, server, durationMs, verify, profileFile = null) {
   const marks = {};
   const around = async (when) => {
+    if (profileFile !== null && when === 'end') await server.request('profile-stop', { file: profileFile });
     const usage = await server.request('usage');
     const self = process.cpuUsage();
     marks[when] = {
@@ -265,6 +266,7 @@ async function measure(scenario, server, durationMs, verify) {
       selfMicros: self.user + self.system,
       busy: cpuBusySeconds(),
     };
+    if (profileFile !== null && when === 'start') await server.request('profile-start');
   };
   let result;
   if (scenario.type === 'handshake') {
@@ -713,6 +715,7 @@ async function profileMode(options) {
   const dir = path.join(repoRoot, 'packages/bench/profiles');
   mkdirSync(dir, { recursive: true });
   const durationMs = (options.duration ?? 5) * 1000;
+  // The profile covers the measured window only (inspector Profiler, 100 µs sampling), not start-up or warm-up.
   for (const id of options.profile) {
     const scenario = SCENARIOS.find((s) => s.id === id);
     const file = `${id}-${name}.cpuprofile`;
@@ -723,24 +726,27 @@ async function profileMode(options) {
       kind: SERVERS[name].kind,
       deflate: scenario.deflate === true && name !== 'raw',
       pinning,
-      profile: { dir, name: file },
     });
+    const profileFile = path.join(dir, file);
     try {
       if (scenario.type === 'memory') {
+        await server.request('profile-start');
         const round = await runMemory({
           port: server.port,
           conns: scenario.conns,
           gc: () => server.request('gc'),
         });
+        await server.request('profile-stop', { file: profileFile });
         log(`  ${describeRound(scenario, round)}`);
       } else {
-        const round = await measure(scenario, server, durationMs, options.verify);
+        // Warm up unprofiled, then profile exactly the measured window.
+        await measure(scenario, server, Math.min(2000, durationMs), options.verify);
+        const round = await measure(scenario, server, durationMs, options.verify, profileFile);
         log(`  ${describeRound(scenario, round)}`);
       }
     } finally {
       await server.stop();
     }
-    const profileFile = path.join(dir, file);
     if (!existsSync(profileFile)) throw new Error(`No profile was written at ${profileFile}`);
     console.log(`\n${scenario.title} — ${SERVERS[name].label}: ${path.relative(process.cwd(), profileFile)}`);
     console.log(formatHeaviest(heaviestFunctions(profileFile, 10)));

@@ -6,6 +6,8 @@
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
 
 const [kind, ...flags] = process.argv.slice(2);
 const deflate = flags.includes('--deflate');
@@ -89,9 +91,30 @@ else if (kind === 'ws') server = await startWsStyle('ws');
 else if (kind === 'rfc6455') server = await startWsStyle('@rfc6455/node');
 else throw new Error(`Unknown server kind "${kind}": use rfc6455, ws or raw.`);
 
-process.on('message', (message) => {
+// CPU profile of the measured window only (not start-up or warm-up), in .cpuprofile format.
+let session = null;
+function post(method, params = {}) {
+  return new Promise((resolve, reject) =>
+    session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+}
+
+process.on('message', async (message) => {
   const { id, cmd } = message;
-  if (cmd === 'usage') {
+  if (cmd === 'profile-start') {
+    session = new Session();
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 100 });
+    await post('Profiler.start');
+    process.send({ id });
+  } else if (cmd === 'profile-stop') {
+    const { profile } = await post('Profiler.stop');
+    writeFileSync(message.file, JSON.stringify(profile));
+    session.disconnect();
+    session = null;
+    process.send({ id });
+  } else if (cmd === 'usage') {
     const cpu = process.cpuUsage();
     process.send({
       id,

@@ -38,21 +38,9 @@ export function setUpPinning(enabled) {
 export class ServerProcess {
   /**
    * name: label in the report; kind: rfc6455 | ws | raw; deflate: offer permessage-deflate;
-   * profile: { dir, name } to run under --cpu-prof.
    */
-  static async start({ name, kind, deflate = false, pinning, profile = null }) {
+  static async start({ name, kind, deflate = false, pinning }) {
     const nodeArgs = ['--expose-gc'];
-    if (profile !== null) {
-      nodeArgs.push(
-        '--cpu-prof',
-        '--cpu-prof-dir',
-        profile.dir,
-        '--cpu-prof-name',
-        profile.name,
-        '--cpu-prof-interval',
-        '250',
-      );
-    }
     const argv = [...nodeArgs, SERVER_SCRIPT, kind, ...(deflate ? ['--deflate'] : [])];
     const [command, args] = pinning.pinned
       ? ['taskset', ['-c', String(pinning.serverCpu), process.execPath, ...argv]]
@@ -91,16 +79,16 @@ export class ServerProcess {
     });
   }
 
-  request(cmd) {
+  request(cmd, extra = {}) {
     if (this.child.exitCode !== null) return Promise.reject(new Error(`The ${this.name} server has exited`));
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.child.send({ id, cmd });
+      this.child.send({ ...extra, id, cmd });
     });
   }
 
-  /** A normal exit (needed for --cpu-prof to write), killed by PID if it does not come. */
+  /** A normal exit, or killed by PID if it does not come. */
   async stop() {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
