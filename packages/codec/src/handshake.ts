@@ -1,0 +1,497 @@
+// The opening handshake (RFC 6455 section 4): server-side validation and response, client-side
+// request and response check. Pure functions over parsed heads (http.ts); no I/O.
+
+import { base64Decode, base64Encode } from './base64.js';
+import { parseExtensionHeaders, formatExtensions, type Extension } from './extensions.js';
+import {
+  getHeaderValues,
+  headerHasToken,
+  isToken,
+  isValidHeaderValue,
+  splitList,
+  type HttpHead,
+} from './http.js';
+import {
+  PERMESSAGE_DEFLATE,
+  acceptDeflateOffers,
+  checkDeflateResponse,
+  createDeflateOffer,
+  validateDeflateClientOptions,
+  validateDeflateServerOptions,
+  type PerMessageDeflateClientOptions,
+  type PerMessageDeflateParams,
+  type PerMessageDeflateServerOptions,
+} from './permessage-deflate.js';
+import { sha1 } from './sha1.js';
+import { encodeUtf8 } from './text.js';
+
+/** RFC 6455 1.3: the GUID appended to the key before hashing. */
+export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 4.2.2 item 5.4). */
+export function computeAccept(key: string): string {
+  return base64Encode(sha1(latin1Bytes(key + WEBSOCKET_GUID)));
+}
+
+/** Header fields as ordered pairs or as a record. */
+export type HeaderList = readonly (readonly [string, string])[] | Readonly<Record<string, string>>;
+
+// ---------------------------------------------------------------------------------------------
+// HTTP responses
+
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  101: 'Switching Protocols',
+  200: 'OK',
+  301: 'Moved Permanently',
+  302: 'Found',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  426: 'Upgrade Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
+};
+
+/**
+ * Serialises a complete HTTP/1.1 response: status line, headers, empty line, body. Throws when a
+ * header name is not a token or a value holds CR, LF or another control character.
+ */
+export function buildHttpResponse(status: number, headers: HeaderList = [], body?: Uint8Array): Uint8Array {
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new Error(`HTTP status must be a three-digit integer, got ${String(status)}`);
+  }
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
+  for (const [name, value] of headerPairs(headers)) {
+    checkHeader(name, value);
+    head += `${name}: ${value}\r\n`;
+  }
+  head += '\r\n';
+  const headBytes = latin1Bytes(head);
+  if (body === undefined || body.length === 0) return headBytes;
+  const out = new Uint8Array(headBytes.length + body.length);
+  out.set(headBytes, 0);
+  out.set(body, headBytes.length);
+  return out;
+}
+
+/**
+ * An error response with a short text body saying what was wrong: Content-Type text/plain,
+ * Content-Length, Connection: close, then `headers` (e.g. Allow, WWW-Authenticate, Retry-After).
+ * The transport uses it for every refusal (401, 403, 404, 431, ...).
+ */
+export function buildErrorResponse(status: number, message: string, headers: HeaderList = []): Uint8Array {
+  const body = encodeUtf8(message.endsWith('\n') ? message : message + '\n');
+  return buildHttpResponse(
+    status,
+    [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(body.length)],
+      ['Connection', 'close'],
+      ...headerPairs(headers),
+    ],
+    body,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server side (RFC 6455 4.2)
+
+export interface ServerHandshakeOptions {
+  /**
+   * Picks one of the subprotocols the client offered (in its order), or null/undefined for none.
+   * Only called when the client offered at least one. Returning a name the client did not offer
+   * is a programming error and throws.
+   */
+  chooseProtocol?: (offered: string[], request: HttpHead) => string | null | undefined;
+  /** permessage-deflate (RFC 7692): false or absent turns it off; true or options accept offers. */
+  perMessageDeflate?: boolean | PerMessageDeflateServerOptions;
+  /** Extra headers for the 101 response (not the ones the handshake sets itself). */
+  headers?: HeaderList;
+  /** For HeadParser users: the same limits, so one options object serves both steps. */
+  maxHeadBytes?: number;
+  maxHeaders?: number;
+}
+
+export type ServerHandshakeResult =
+  | {
+      ok: true;
+      /** The complete 101 response to write. */
+      response: Uint8Array;
+      protocol: string | null;
+      /** The Sec-WebSocket-Extensions value sent, or ''. */
+      extensions: string;
+      perMessageDeflate: PerMessageDeflateParams | null;
+      request: HttpHead;
+      key: string;
+    }
+  | {
+      ok: false;
+      status: number;
+      /** What was wrong, for logs and the response body. */
+      reason: string;
+      /** Headers the status requires (Allow for 405, Sec-WebSocket-Version for 426). */
+      headers: [string, string][];
+      /** The complete error response to write before closing the connection. */
+      response: Uint8Array;
+    };
+
+// Headers the handshake writes itself; callers may not add them again.
+const SERVER_OWNED = ['upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions'];
+
+/**
+ * Validates an upgrade request (RFC 6455 4.2.1) and builds the 101 response (4.2.2), or a
+ * rejection that says what was wrong. Peer input never throws; caller misuse (invalid options,
+ * a chooser that returns something not offered) does.
+ */
+export function acceptServerHandshake(request: HttpHead, options: ServerHandshakeOptions = {}): ServerHandshakeResult {
+  if (request.method === undefined) {
+    throw new Error('acceptServerHandshake needs a request head (parse it with HeadParser("request"))');
+  }
+  const deflateOptions = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
+  if (deflateOptions !== null) validateDeflateServerOptions(deflateOptions);
+  const extra = headerPairs(options.headers ?? []);
+  for (const [name, value] of extra) {
+    checkHeader(name, value);
+    if (SERVER_OWNED.includes(name.toLowerCase())) {
+      throw new Error(`header ${name} is set by the handshake; use the chooseProtocol / perMessageDeflate options instead`);
+    }
+  }
+
+  // 4.2.1 item 1: an HTTP/1.1 or higher GET request.
+  if (request.method !== 'GET') {
+    return reject(405, `the WebSocket handshake must be a GET request, not ${request.method}`, [['Allow', 'GET']]);
+  }
+  if (!isHttp11OrLater(request.version)) {
+    return reject(400, `the WebSocket handshake needs HTTP/1.1 or later, not HTTP/${request.version}`);
+  }
+  // 4.2.1 item 2 (and RFC 7230 5.4: exactly one Host).
+  const hosts = getHeaderValues(request, 'Host');
+  if (hosts.length === 0) return reject(400, 'missing Host header');
+  if (hosts.length > 1) return reject(400, 'more than one Host header');
+  // 4.2.1 items 3 and 4.
+  if (!headerHasToken(request, 'Upgrade', 'websocket')) {
+    return reject(400, getHeaderValues(request, 'Upgrade').length === 0 ? 'missing Upgrade: websocket header' : 'Upgrade header does not name websocket');
+  }
+  if (!headerHasToken(request, 'Connection', 'upgrade')) {
+    return reject(400, 'Connection header does not include Upgrade');
+  }
+  // 4.2.1 item 6, 4.4: any other version gets 426 and the version we speak.
+  const versions = getHeaderValues(request, 'Sec-WebSocket-Version');
+  if (versions.length !== 1 || versions[0] !== '13') {
+    const got = versions.length === 0 ? 'missing Sec-WebSocket-Version' : `unsupported Sec-WebSocket-Version ${versions.join(', ')}`;
+    return reject(426, `${got}; this server speaks version 13`, [['Sec-WebSocket-Version', '13']]);
+  }
+  // 4.2.1 item 5: exactly one key, base64 of 16 bytes.
+  const keys = getHeaderValues(request, 'Sec-WebSocket-Key');
+  if (keys.length === 0) return reject(400, 'missing Sec-WebSocket-Key header');
+  if (keys.length > 1) return reject(400, 'more than one Sec-WebSocket-Key header');
+  const key = keys[0]!;
+  if (!isValidKey(key)) return reject(400, 'Sec-WebSocket-Key must be the base64 encoding of 16 bytes');
+
+  // 4.2.1 item 8: subprotocols, a list of tokens.
+  const offered: string[] = [];
+  for (const value of getHeaderValues(request, 'Sec-WebSocket-Protocol')) {
+    for (const element of splitList(value)) {
+      if (!isToken(element)) return reject(400, `invalid subprotocol name in Sec-WebSocket-Protocol: ${printable(element)}`);
+      offered.push(element);
+    }
+  }
+  let protocol: string | null = null;
+  if (offered.length > 0 && options.chooseProtocol !== undefined) {
+    const chosen = options.chooseProtocol(offered.slice(), request);
+    if (chosen !== null && chosen !== undefined) {
+      if (!offered.includes(chosen)) {
+        throw new Error(
+          `chooseProtocol returned ${JSON.stringify(chosen)}, which the client did not offer (${offered.join(', ')}); return one of the offered names or null`,
+        );
+      }
+      protocol = chosen;
+    }
+  }
+
+  // 4.2.1 item 9 and RFC 7692: extensions.
+  const parsedExtensions = parseExtensionHeaders(getHeaderValues(request, 'Sec-WebSocket-Extensions'));
+  if (!parsedExtensions.ok) return reject(400, parsedExtensions.reason);
+  let perMessageDeflate: PerMessageDeflateParams | null = null;
+  let extensions = '';
+  if (deflateOptions !== null) {
+    const accepted = acceptDeflateOffers(parsedExtensions.extensions, deflateOptions);
+    if (accepted !== null) {
+      perMessageDeflate = accepted.params;
+      extensions = formatExtensions([accepted.response]);
+    }
+  }
+
+  // 4.2.2 item 5.
+  const headers: [string, string][] = [
+    ['Upgrade', 'websocket'],
+    ['Connection', 'Upgrade'],
+    ['Sec-WebSocket-Accept', computeAccept(key)],
+  ];
+  if (protocol !== null) headers.push(['Sec-WebSocket-Protocol', protocol]);
+  if (extensions !== '') headers.push(['Sec-WebSocket-Extensions', extensions]);
+  headers.push(...extra);
+  return {
+    ok: true,
+    response: buildHttpResponse(101, headers),
+    protocol,
+    extensions,
+    perMessageDeflate,
+    request,
+    key,
+  };
+}
+
+function reject(status: number, reason: string, headers: [string, string][] = []): ServerHandshakeResult {
+  return { ok: false, status, reason, headers, response: buildErrorResponse(status, reason, headers) };
+}
+
+function isHttp11OrLater(version: string): boolean {
+  const v = version.startsWith('HTTP/') ? version.slice(5) : version;
+  const dot = v.indexOf('.');
+  const major = Number(dot < 0 ? v : v.slice(0, dot));
+  const minor = dot < 0 ? 0 : Number(v.slice(dot + 1));
+  if (!Number.isInteger(major) || !Number.isInteger(minor) || v === '') return false;
+  return major > 1 || (major === 1 && minor >= 1);
+}
+
+// Base64 of 16 bytes: 22 characters and "==". Non-zero pad bits are tolerated: the key is only
+// hashed, never decoded, so a sloppy but well-formed client is not refused for them.
+function isValidKey(key: string): boolean {
+  if (key.length !== 24) return false;
+  const decoded = base64Decode(key, { allowNonZeroPadBits: true });
+  return decoded !== null && decoded.length === 16;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client side (RFC 6455 4.1)
+
+export interface ClientRequestOptions {
+  /** Host header value: host, and `:port` when not the default. */
+  host: string;
+  /** Request target: path and query, starting with "/". */
+  path: string;
+  /** Subprotocols to offer, in order of preference (tokens, no duplicates). */
+  protocols?: readonly string[];
+  origin?: string;
+  /** Extra request headers (not the ones the handshake sets; use the options for those). */
+  headers?: HeaderList;
+  /** Offer permessage-deflate: true for the defaults, or options; false or absent: no offer. */
+  perMessageDeflate?: boolean | PerMessageDeflateClientOptions;
+  /** Fills the 16 key bytes; default crypto.getRandomValues when the environment has it. */
+  randomFill?: (bytes: Uint8Array) => void;
+}
+
+/** What was sent: write `request`, keep the rest for checkServerResponse. */
+export interface ClientRequest {
+  /** The complete request head. */
+  request: Uint8Array;
+  /** The request headers in order (for transports that send the request through their own HTTP client). */
+  headers: [string, string][];
+  key: string;
+  /** The Sec-WebSocket-Accept value the server must answer with. */
+  accept: string;
+  protocols: string[];
+  /** The deflate options that were offered, or null when none was. */
+  perMessageDeflate: PerMessageDeflateClientOptions | null;
+}
+
+export type ClientHandshakeResult =
+  | { ok: true; protocol: string | null; extensions: string; perMessageDeflate: PerMessageDeflateParams | null }
+  | { ok: false; reason: string; /** The response status, for a caller that handles 401, 3xx, ... */ status: number };
+
+// Headers the handshake writes itself, with the option to use instead.
+const CLIENT_OWNED: Record<string, string> = {
+  host: 'host',
+  upgrade: '(none: always websocket)',
+  connection: '(none: always Upgrade)',
+  'sec-websocket-key': '(none: generated)',
+  'sec-websocket-version': '(none: always 13)',
+  'sec-websocket-protocol': 'protocols',
+  'sec-websocket-extensions': 'perMessageDeflate',
+  origin: 'origin',
+};
+
+/** Builds the opening handshake request (RFC 6455 4.1). Throws on invalid options. */
+export function createClientRequest(options: ClientRequestOptions): ClientRequest {
+  const { host, path } = options;
+  if (typeof host !== 'string' || host === '' || !isVisibleAscii(host)) {
+    throw new Error(`host must be a non-empty host[:port] without spaces or control characters, got ${JSON.stringify(host)}`);
+  }
+  if (typeof path !== 'string' || !path.startsWith('/') || !isVisibleAscii(path)) {
+    throw new Error(`path must start with "/" and hold only visible ASCII (percent-encode the rest), got ${JSON.stringify(path)}`);
+  }
+  const protocols = [...(options.protocols ?? [])];
+  const seen = new Set<string>();
+  for (const p of protocols) {
+    if (typeof p !== 'string' || !isToken(p)) {
+      throw new Error(`subprotocol ${JSON.stringify(p)} is not an HTTP token (RFC 6455 4.1: letters, digits and !#$%&'*+-.^_\`|~)`);
+    }
+    if (seen.has(p)) throw new Error(`subprotocol ${JSON.stringify(p)} is listed twice; list each once`);
+    seen.add(p);
+  }
+  if (options.origin !== undefined && (!isValidHeaderValue(options.origin) || options.origin === '')) {
+    throw new Error(`origin ${JSON.stringify(options.origin)} is not a valid header value`);
+  }
+  const deflate =
+    options.perMessageDeflate === true ? {} : options.perMessageDeflate ? { ...options.perMessageDeflate } : null;
+  if (deflate !== null) validateDeflateClientOptions(deflate);
+  const extra = headerPairs(options.headers ?? []);
+  for (const [name, value] of extra) {
+    checkHeader(name, value);
+    const option = CLIENT_OWNED[name.toLowerCase()];
+    if (option !== undefined) throw new Error(`header ${name} is set by the handshake; use the option ${option} instead`);
+  }
+
+  const keyBytes = new Uint8Array(16);
+  fillRandom(keyBytes, options.randomFill);
+  const key = base64Encode(keyBytes);
+
+  const headers: [string, string][] = [
+    ['Host', host],
+    ['Upgrade', 'websocket'],
+    ['Connection', 'Upgrade'],
+    ['Sec-WebSocket-Key', key],
+    ['Sec-WebSocket-Version', '13'],
+  ];
+  if (protocols.length > 0) headers.push(['Sec-WebSocket-Protocol', protocols.join(', ')]);
+  if (options.origin !== undefined) headers.push(['Origin', options.origin]);
+  if (deflate !== null) headers.push(['Sec-WebSocket-Extensions', formatExtensions([createDeflateOffer(deflate)])]);
+  headers.push(...extra);
+
+  let head = `GET ${path} HTTP/1.1\r\n`;
+  for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+  head += '\r\n';
+  return {
+    request: latin1Bytes(head),
+    headers,
+    key,
+    accept: computeAccept(key),
+    protocols,
+    perMessageDeflate: deflate,
+  };
+}
+
+/**
+ * Checks the server's response to our request (RFC 6455 4.1, the client's validation steps 1-6,
+ * and RFC 7692 7.1 for permessage-deflate). A failure means: fail the WebSocket connection.
+ */
+export function checkServerResponse(
+  response: HttpHead,
+  sent: Pick<ClientRequest, 'key' | 'protocols' | 'perMessageDeflate'>,
+): ClientHandshakeResult {
+  const status = response.status ?? 0;
+  const fail = (reason: string): ClientHandshakeResult => ({ ok: false, reason, status });
+  if (response.status === undefined) {
+    throw new Error('checkServerResponse needs a response head (parse it with HeadParser("response"))');
+  }
+  // Step 1: anything but 101 is handled as HTTP (auth, redirects) by the caller, or fails.
+  if (status !== 101) {
+    return fail(`expected 101 Switching Protocols, got ${status}${response.statusText ? ' ' + response.statusText : ''}`);
+  }
+  // Steps 2 and 3.
+  if (!headerHasToken(response, 'Upgrade', 'websocket')) return fail('response Upgrade header does not name websocket');
+  if (!headerHasToken(response, 'Connection', 'upgrade')) return fail('response Connection header does not include Upgrade');
+  // Step 4.
+  const accepts = getHeaderValues(response, 'Sec-WebSocket-Accept');
+  if (accepts.length !== 1) {
+    return fail(accepts.length === 0 ? 'missing Sec-WebSocket-Accept header' : 'more than one Sec-WebSocket-Accept header');
+  }
+  if (accepts[0] !== computeAccept(sent.key)) return fail('Sec-WebSocket-Accept does not match the key we sent');
+
+  // Step 6: one subprotocol, and one we offered.
+  const protocolValues = getHeaderValues(response, 'Sec-WebSocket-Protocol');
+  let protocol: string | null = null;
+  if (protocolValues.length > 1) return fail('more than one Sec-WebSocket-Protocol header');
+  if (protocolValues.length === 1) {
+    const value = protocolValues[0]!;
+    if (!sent.protocols.includes(value)) {
+      return fail(
+        sent.protocols.length === 0
+          ? `server chose subprotocol ${printable(value)} but none was offered`
+          : `server chose subprotocol ${printable(value)}, which was not offered`,
+      );
+    }
+    protocol = value;
+  }
+
+  // Step 5: only extensions we offered, each at most once.
+  const parsed = parseExtensionHeaders(getHeaderValues(response, 'Sec-WebSocket-Extensions'));
+  if (!parsed.ok) return fail(parsed.reason);
+  let perMessageDeflate: PerMessageDeflateParams | null = null;
+  for (const extension of parsed.extensions) {
+    if (extension.name !== PERMESSAGE_DEFLATE || sent.perMessageDeflate === null) {
+      return fail(`server accepted extension ${printable(extension.name)}, which was not offered`);
+    }
+    if (perMessageDeflate !== null) return fail('server accepted permessage-deflate more than once');
+    const checked = checkDeflateResponse(extension, sent.perMessageDeflate);
+    if (!checked.ok) return fail(checked.reason);
+    perMessageDeflate = checked.params;
+  }
+  const extensions = parsed.extensions.length > 0 ? formatExtensions(parsed.extensions as Extension[]) : '';
+  return { ok: true, protocol, extensions, perMessageDeflate };
+}
+
+function fillRandom(bytes: Uint8Array, randomFill: ((bytes: Uint8Array) => void) | undefined): void {
+  if (randomFill !== undefined) {
+    randomFill(bytes);
+    return;
+  }
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (b: Uint8Array) => unknown } }).crypto;
+  if (crypto === undefined || typeof crypto.getRandomValues !== 'function') {
+    throw new Error('this environment has no crypto.getRandomValues; pass randomFill to createClientRequest');
+  }
+  crypto.getRandomValues(bytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function headerPairs(headers: HeaderList): [string, string][] {
+  if (Array.isArray(headers)) return (headers as readonly (readonly [string, string])[]).map(([n, v]) => [n, v]);
+  return Object.entries(headers as Readonly<Record<string, string>>);
+}
+
+function checkHeader(name: string, value: string): void {
+  if (typeof name !== 'string' || !isToken(name)) {
+    throw new Error(`header name ${JSON.stringify(name)} is not an HTTP token`);
+  }
+  if (typeof value !== 'string' || !isValidHeaderValue(value)) {
+    throw new Error(`value of header ${name} holds CR, LF or another control character (or is not a string); remove them`);
+  }
+}
+
+function isVisibleAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// For reasons that quote peer data: bounded length, controls escaped.
+function printable(text: string): string {
+  const cut = text.length > 64 ? text.slice(0, 64) + '...' : text;
+  return JSON.stringify(cut);
+}
+
+// One byte per char (only called on validated header text: every char is <= 0xff).
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
