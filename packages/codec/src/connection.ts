@@ -1,0 +1,544 @@
+// The WebSocket connection state machine (RFC 6455 sections 5 to 7), without I/O: bytes in,
+// events out; calls in, bytes out.
+import { PieceList } from './chunks.js';
+import { CloseCode, PROTOCOL_ERRORS, decodeClosePayload, encodeClosePayload } from './close.js';
+import type { ProtocolErrorKind } from './close.js';
+import {
+  HEADER_INCOMPLETE,
+  HEADER_LENGTH_TOP_BIT,
+  MAX_CONTROL_PAYLOAD,
+  Opcode,
+  decodeHeader,
+  encodeFrame,
+  isKnownOpcode,
+  maskInPlace,
+  newFrameHeader,
+  readMaskKey,
+} from './frames.js';
+import { resolveLimits } from './limits.js';
+import type { Limits } from './limits.js';
+import type { PerMessageDeflate } from './permessage-deflate.js';
+import { encodeUtf8 } from './text.js';
+import { Utf8Validator } from './utf8.js';
+
+export type Role = 'server' | 'client';
+
+export interface ConnectionOptions {
+  role: Role;
+  /** Default 16 MiB. A frame announcing more closes with 1009 before its payload is read. */
+  maxFramePayload?: number | undefined;
+  /** Default 64 MiB, summed over fragments and counted after decompression (1009). Applies in streaming mode too. */
+  maxMessageSize?: number | undefined;
+  /** Default true: a ping queues a pong with the same payload in takeOutput(). */
+  autoPong?: boolean | undefined;
+  /** Default false. True: 'fragment' events, one per received data frame, instead of whole messages. */
+  streaming?: boolean | undefined;
+  /** Present when permessage-deflate was negotiated (RFC 7692). */
+  perMessageDeflate?: PerMessageDeflate | null | undefined;
+  /**
+   * Fills an array with random bytes, for client masking keys (RFC 6455 5.3). Called with a pool of
+   * 256 bytes, from which keys are taken 4 bytes at a time. Default: crypto.getRandomValues.
+   * A function that leaves the bytes alone gives all-zero keys: deterministic, for tests.
+   */
+  randomFill?: ((bytes: Uint8Array) => void) | undefined;
+}
+
+export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
+export type CloseInitiator = 'local' | 'peer';
+
+export type Event =
+  /** A whole text message, validated UTF-8; a view into the received chunk when it lay in one. */
+  | { type: 'text'; data: Uint8Array }
+  | { type: 'binary'; data: Uint8Array }
+  /** Streaming mode: one data frame of a message. */
+  | { type: 'fragment'; kind: 'text' | 'binary'; data: Uint8Array; first: boolean; last: boolean }
+  | { type: 'ping'; data: Uint8Array }
+  | { type: 'pong'; data: Uint8Array }
+  | {
+      type: 'close';
+      code: number;
+      reason: string;
+      initiator: CloseInitiator;
+      wasClean: boolean;
+      /** Set when we failed the connection because of a protocol violation by the peer. */
+      error?: ProtocolErrorKind;
+    };
+
+export type CloseEvent = Extract<Event, { type: 'close' }>;
+
+/** Masking keys drawn per call of randomFill: 64 keys. */
+const KEY_POOL_SIZE = 256;
+
+interface CryptoGlobal {
+  crypto?: { getRandomValues?: (bytes: Uint8Array) => unknown };
+}
+
+function defaultRandomFill(): ((bytes: Uint8Array) => void) | null {
+  const crypto = (globalThis as CryptoGlobal).crypto;
+  if (crypto === undefined || typeof crypto.getRandomValues !== 'function') return null;
+  return (bytes) => {
+    crypto.getRandomValues!(bytes);
+  };
+}
+
+function toBytes(data: Uint8Array | string | undefined): Uint8Array {
+  if (data === undefined) return new Uint8Array(0);
+  return typeof data === 'string' ? encodeUtf8(data) : data;
+}
+
+export class Connection {
+  readonly role: Role;
+  private readonly isServer: boolean;
+  private readonly limits: Limits;
+  private readonly autoPong: boolean;
+  private readonly streaming: boolean;
+  private readonly deflate: PerMessageDeflate | null;
+  private readonly randomFill: ((bytes: Uint8Array) => void) | null;
+
+  private _state: ConnectionState = 'OPEN';
+  private _shouldCloseTransport = false;
+  private sentClose = false;
+  private closeEmitted = false;
+  /** Set after a close frame or a violation: nothing more is parsed. */
+  private stopped = false;
+
+  // Reading: the frame header, possibly gathered across chunks.
+  private readonly header = newFrameHeader();
+  private readonly headerBytes = new Uint8Array(14);
+  private headerFill = 0;
+  private inPayload = false;
+  // The frame being read.
+  private frameOpcode = 0;
+  private frameFin = false;
+  private frameMasked = false;
+  private frameKey = 0;
+  private keyPos = 0;
+  private remaining = 0;
+  /** Control frame or compressed frame payload being gathered. */
+  private readonly framePieces = new PieceList();
+  // The message being read: opcode 0 when none.
+  private messageOpcode = 0;
+  private messageCompressed = false;
+  /** Bytes of the message so far (after decompression), for maxMessageSize. */
+  private messageSize = 0;
+  private firstFragment = true;
+  private readonly messagePieces = new PieceList();
+  private readonly utf8 = new Utf8Validator();
+  private events: Event[] = [];
+
+  // Writing.
+  private output: Uint8Array[] = [];
+  /** Where the pending auto-pong sits in output (at most one: RFC 6455 5.5.3 allows answering the latest ping only). */
+  private pongIndex = -1;
+  private pongCount = 0;
+  /** Opcode of the fragmented message being sent, 0 when none. */
+  private sendingOpcode = 0;
+  private readonly keyPool = new Uint8Array(KEY_POOL_SIZE);
+  private keyPoolPos = KEY_POOL_SIZE;
+
+  constructor(options: ConnectionOptions) {
+    if (options.role !== 'server' && options.role !== 'client') {
+      throw new Error(`role must be 'server' or 'client' (got ${String(options.role)}).`);
+    }
+    this.role = options.role;
+    this.isServer = options.role === 'server';
+    this.limits = resolveLimits(options);
+    this.autoPong = options.autoPong ?? true;
+    this.streaming = options.streaming ?? false;
+    this.deflate = options.perMessageDeflate ?? null;
+    this.randomFill = options.randomFill ?? defaultRandomFill();
+    if (!this.isServer && this.randomFill === null) {
+      throw new Error(
+        'A client connection needs random masking keys (RFC 6455 5.3), and this runtime has no ' +
+          'crypto.getRandomValues: pass options.randomFill.',
+      );
+    }
+  }
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** True once this side should end the TCP connection (RFC 6455 7.1.1: the server first; a failed connection at once). */
+  get shouldCloseTransport(): boolean {
+    return this._shouldCloseTransport;
+  }
+
+  /**
+   * Feeds received bytes, split anywhere. Returns the events they complete. Never throws on peer
+   * input. Payloads are unmasked in place: the chunk now belongs to the connection, and the events'
+   * data may be views into it.
+   */
+  receive(chunk: Uint8Array): Event[] {
+    const events: Event[] = [];
+    if (this.stopped) return events;
+    this.events = events;
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end && !this.stopped) {
+      if (!this.inPayload) {
+        let n: number;
+        if (this.headerFill === 0) {
+          n = decodeHeader(chunk, pos, end, this.header);
+          if (n === HEADER_INCOMPLETE) {
+            this.headerBytes.set(chunk.subarray(pos, end));
+            this.headerFill = end - pos;
+            break;
+          }
+          if (n > 0) pos += n;
+        } else {
+          // Complete a header cut by a chunk boundary: copy at most what a header can need.
+          const take = Math.min(14 - this.headerFill, end - pos);
+          this.headerBytes.set(chunk.subarray(pos, pos + take), this.headerFill);
+          n = decodeHeader(this.headerBytes, 0, this.headerFill + take, this.header);
+          if (n === HEADER_INCOMPLETE) {
+            this.headerFill += take;
+            break;
+          }
+          if (n > 0) {
+            pos += n - this.headerFill;
+            this.headerFill = 0;
+          }
+        }
+        if (n < 0) {
+          // Above 2^53: beyond any limit we can hold (1009); top bit set: malformed (1002).
+          this.fail(n === HEADER_LENGTH_TOP_BIT ? 'length-top-bit' : 'frame-too-big');
+          break;
+        }
+        if (!this.startFrame()) break;
+        if (this.remaining === 0) {
+          this.endFrame();
+          continue;
+        }
+        this.inPayload = true;
+      }
+      const start = pos;
+      pos = Math.min(end, pos + this.remaining);
+      if (this.frameMasked) this.keyPos = maskInPlace(chunk, start, pos, this.frameKey, this.keyPos);
+      this.remaining -= pos - start;
+      if (!this.onPayload(chunk.subarray(start, pos))) break;
+      if (this.remaining === 0) {
+        this.inPayload = false;
+        this.endFrame();
+      }
+    }
+    this.events = [];
+    return events;
+  }
+
+  /** The transport saw the end of the stream. A close event (1006) if the closing handshake did not complete. */
+  receiveEof(): Event[] {
+    this.stopped = true;
+    this._state = 'CLOSED';
+    this._shouldCloseTransport = true;
+    if (this.closeEmitted) return [];
+    this.closeEmitted = true;
+    return [
+      {
+        type: 'close',
+        code: CloseCode.Abnormal,
+        reason: 'The connection ended without a closing handshake',
+        initiator: this.sentClose ? 'local' : 'peer',
+        wasClean: false,
+      },
+    ];
+  }
+
+  /** Bytes to write that no send call returned: auto-pong, the close reply, the close after a violation. */
+  takeOutput(): Uint8Array[] {
+    const output = this.output;
+    if (output.length === 0) return output;
+    this.output = [];
+    this.pongIndex = -1;
+    this.pongCount = 0;
+    return output;
+  }
+
+  /** A text message. A Uint8Array must hold valid UTF-8 (it is not checked). */
+  sendText(data: string | Uint8Array): Uint8Array[] {
+    return this.sendMessage(Opcode.Text, typeof data === 'string' ? encodeUtf8(data) : data, 'sendText');
+  }
+
+  sendBinary(data: Uint8Array): Uint8Array[] {
+    return this.sendMessage(Opcode.Binary, data, 'sendBinary');
+  }
+
+  /**
+   * One frame of a message sent in pieces; `fin` ends the message. Fragments are never compressed,
+   * even with permessage-deflate (whole-message compression needs the whole message; RFC 7692
+   * lets any message go uncompressed). Text fragments may split UTF-8 sequences.
+   */
+  sendFragment(kind: 'text' | 'binary', data: Uint8Array, fin: boolean): Uint8Array[] {
+    this.checkCanSend('sendFragment');
+    const opcode = kind === 'text' ? Opcode.Text : Opcode.Binary;
+    let wireOpcode: number = opcode;
+    if (this.sendingOpcode !== 0) {
+      if (this.sendingOpcode !== opcode) {
+        throw new Error(
+          `sendFragment('${kind}') while a ${this.sendingOpcode === Opcode.Text ? 'text' : 'binary'} message is ` +
+            'being sent: finish that message (fin = true) before starting another.',
+        );
+      }
+      wireOpcode = Opcode.Continuation;
+    }
+    this.sendingOpcode = fin ? 0 : opcode;
+    return this.frame(wireOpcode, data, fin, false);
+  }
+
+  sendPing(data?: Uint8Array | string): Uint8Array[] {
+    this.checkCanSend('sendPing');
+    return this.frame(Opcode.Ping, this.controlPayload(data, 'sendPing'), true, false);
+  }
+
+  sendPong(data?: Uint8Array | string): Uint8Array[] {
+    this.checkCanSend('sendPong');
+    return this.frame(Opcode.Pong, this.controlPayload(data, 'sendPong'), true, false);
+  }
+
+  /**
+   * Starts the closing handshake (or answers, if the peer's close has not been answered yet: it
+   * always is, automatically). No code sends an empty close payload (the peer sees 1005).
+   */
+  sendClose(code?: number, reason?: string): Uint8Array[] {
+    if (this.sentClose) {
+      throw new Error(
+        `sendClose: this connection already sent its close frame (state ${this._state}); ` +
+          'a connection closes once. Check state === "OPEN" before closing.',
+      );
+    }
+    const payload = encodeClosePayload(code, reason);
+    this.sentClose = true;
+    this._state = 'CLOSING';
+    return this.frame(Opcode.Close, payload, true, false);
+  }
+
+  // --- reading -------------------------------------------------------------------------------
+
+  /** Checks a decoded header against the protocol and the limits; false after failing. */
+  private startFrame(): boolean {
+    const h = this.header;
+    const opcode = h.opcode;
+    if (!isKnownOpcode(opcode)) return this.fail('reserved-opcode');
+    // RFC 6455 5.2: RSV bits need an extension that defines them; RFC 7692 6: RSV1 marks a
+    // compressed message on its first frame only.
+    if (h.rsv2 || h.rsv3) return this.fail('reserved-bits');
+    if (h.rsv1 && (this.deflate === null || opcode === Opcode.Continuation || opcode >= Opcode.Close)) {
+      return this.fail(this.deflate === null ? 'reserved-bits' : 'rsv1-misplaced');
+    }
+    // RFC 6455 5.1: clients mask, servers do not.
+    if (h.masked !== this.isServer) return this.fail(this.isServer ? 'unmasked-frame' : 'masked-frame');
+    const length = h.payloadLength;
+    if (opcode >= Opcode.Close) {
+      // RFC 6455 5.5: control frames are short and never fragmented.
+      if (!h.fin) return this.fail('fragmented-control');
+      if (length > MAX_CONTROL_PAYLOAD) return this.fail('control-too-long');
+    } else {
+      // RFC 6455 5.4: a message is a first frame, then continuations; only control frames interleave.
+      if (opcode === Opcode.Continuation) {
+        if (this.messageOpcode === 0) return this.fail('unexpected-continuation');
+      } else {
+        if (this.messageOpcode !== 0) return this.fail('expected-continuation');
+        this.messageOpcode = opcode;
+        this.messageCompressed = h.rsv1;
+        this.messageSize = 0;
+        this.firstFragment = true;
+      }
+      if (length > this.limits.maxFramePayload) return this.fail('frame-too-big');
+      if (!this.messageCompressed) {
+        if (length > this.limits.maxMessageSize - this.messageSize) return this.fail('message-too-big');
+        this.messageSize += length;
+      }
+    }
+    this.frameOpcode = opcode;
+    this.frameFin = h.fin;
+    this.frameMasked = h.masked;
+    this.frameKey = h.maskKey;
+    this.keyPos = 0;
+    this.remaining = length;
+    return true;
+  }
+
+  /** An unmasked slice of the current frame's payload. False after failing. */
+  private onPayload(slice: Uint8Array): boolean {
+    if (this.frameOpcode >= Opcode.Close || this.messageCompressed) {
+      this.framePieces.push(slice);
+      return true;
+    }
+    // Fail fast: validate text as it arrives, even before its frame is complete (RFC 6455 8.1).
+    if (this.messageOpcode === Opcode.Text && this.utf8.push(slice) !== -1) return this.fail('invalid-utf8');
+    this.messagePieces.push(slice);
+    return true;
+  }
+
+  private endFrame(): void {
+    const opcode = this.frameOpcode;
+    if (opcode >= Opcode.Close) {
+      this.onControl(opcode, this.framePieces.take());
+      return;
+    }
+    const fin = this.frameFin;
+    const text = this.messageOpcode === Opcode.Text;
+    if (this.messageCompressed && !this.inflateFrame(text, fin)) return;
+    if (fin && text && !this.utf8.finish()) {
+      this.fail('incomplete-utf8');
+      return;
+    }
+    if (this.streaming) {
+      this.events.push({
+        type: 'fragment',
+        kind: text ? 'text' : 'binary',
+        data: this.messagePieces.take(),
+        first: this.firstFragment,
+        last: fin,
+      });
+      this.firstFragment = false;
+    } else if (fin) {
+      this.events.push({ type: text ? 'text' : 'binary', data: this.messagePieces.take() });
+    }
+    if (fin) {
+      this.messageOpcode = 0;
+      this.messageCompressed = false;
+      this.messageSize = 0;
+    }
+  }
+
+  /** RFC 7692 6.2: inflate one frame of a compressed message, within the size budget. False after failing. */
+  private inflateFrame(text: boolean, fin: boolean): boolean {
+    const budget = this.limits.maxMessageSize - this.messageSize;
+    const result = this.deflate!.decompressor.decompress(this.framePieces.take(), fin, budget);
+    if (!result.ok) return this.fail(result.reason === 'too-big' ? 'message-too-big' : 'inflate-failed');
+    for (const piece of result.data) {
+      this.messageSize += piece.length;
+      if (this.messageSize > this.limits.maxMessageSize) return this.fail('message-too-big');
+      if (text && this.utf8.push(piece) !== -1) return this.fail('invalid-utf8');
+      this.messagePieces.push(piece);
+    }
+    return true;
+  }
+
+  private onControl(opcode: number, payload: Uint8Array): void {
+    if (opcode === Opcode.Ping) {
+      this.events.push({ type: 'ping', data: payload });
+      // RFC 6455 5.5.2: answer with the same payload, unless our close frame is out.
+      if (this.autoPong && !this.sentClose) this.queuePong(payload);
+    } else if (opcode === Opcode.Pong) {
+      this.events.push({ type: 'pong', data: payload });
+    } else {
+      this.onClose(payload);
+    }
+  }
+
+  /** RFC 6455 5.5.1 and 7.1.5: a close frame arrived; answer it unless we closed first. */
+  private onClose(payload: Uint8Array): void {
+    const close = decodeClosePayload(payload);
+    if (!close.ok) {
+      this.fail(close.error);
+      return;
+    }
+    this.stopped = true;
+    let initiator: CloseInitiator = 'local';
+    if (!this.sentClose) {
+      initiator = 'peer';
+      this.sentClose = true;
+      // Echo the code (5.5.1); no code received, none sent.
+      const reply = encodeClosePayload(close.code === CloseCode.NoStatus ? undefined : close.code);
+      this.output.push(...this.frame(Opcode.Close, reply, true, false));
+    }
+    this._state = 'CLOSED';
+    // RFC 6455 7.1.1: the server ends TCP first; the client waits for it.
+    this._shouldCloseTransport = this.isServer;
+    this.emitClose(close.code, close.reason, initiator, true, undefined);
+  }
+
+  /** RFC 6455 7.1.7: fail the connection for a peer's violation, through the one table. Returns false. */
+  private fail(kind: ProtocolErrorKind): false {
+    const { code, reason } = PROTOCOL_ERRORS[kind];
+    this.stopped = true;
+    if (!this.sentClose) {
+      this.sentClose = true;
+      this.output.push(...this.frame(Opcode.Close, encodeClosePayload(code, reason), true, false));
+    }
+    this._state = 'CLOSED';
+    this._shouldCloseTransport = true;
+    this.emitClose(code, reason, 'local', false, kind);
+    return false;
+  }
+
+  private emitClose(
+    code: number,
+    reason: string,
+    initiator: CloseInitiator,
+    wasClean: boolean,
+    error: ProtocolErrorKind | undefined,
+  ): void {
+    if (this.closeEmitted) return;
+    this.closeEmitted = true;
+    this.messagePieces.clear();
+    this.framePieces.clear();
+    const event: CloseEvent = { type: 'close', code, reason, initiator, wasClean };
+    if (error !== undefined) event.error = error;
+    this.events.push(event);
+  }
+
+  // --- writing -------------------------------------------------------------------------------
+
+  private queuePong(payload: Uint8Array): void {
+    const frame = this.frame(Opcode.Pong, payload, true, false);
+    if (this.pongIndex >= 0) {
+      this.output.splice(this.pongIndex, this.pongCount, ...frame);
+    } else {
+      this.pongIndex = this.output.length;
+      this.output.push(...frame);
+    }
+    this.pongCount = frame.length;
+  }
+
+  private sendMessage(opcode: number, data: Uint8Array, method: string): Uint8Array[] {
+    this.checkCanSend(method);
+    if (this.sendingOpcode !== 0) {
+      throw new Error(
+        `${method}: a fragmented message is being sent; finish it with sendFragment(kind, data, true) first.`,
+      );
+    }
+    const deflate = this.deflate;
+    if (deflate !== null && data.length >= (deflate.threshold ?? 0)) {
+      // RFC 7692 6: RSV1 on the (only) frame marks the compressed message.
+      return this.frame(opcode, deflate.compressor.compress(data), true, true);
+    }
+    return this.frame(opcode, data, true, false);
+  }
+
+  private controlPayload(data: Uint8Array | string | undefined, method: string): Uint8Array {
+    const bytes = toBytes(data);
+    if (bytes.length > MAX_CONTROL_PAYLOAD) {
+      throw new Error(
+        `${method}: the payload is ${bytes.length} bytes; control frames carry at most ${MAX_CONTROL_PAYLOAD} ` +
+          '(RFC 6455 5.5). Send a shorter payload.',
+      );
+    }
+    return bytes;
+  }
+
+  private checkCanSend(method: string): void {
+    if (this.sentClose) {
+      throw new Error(
+        `${method}: this connection already sent its close frame (state ${this._state}), and nothing may ` +
+          'follow it (RFC 6455 5.5.1). Check state === "OPEN" before sending.',
+      );
+    }
+  }
+
+  private frame(opcode: number, payload: Uint8Array, fin: boolean, rsv1: boolean): Uint8Array[] {
+    return encodeFrame(opcode, payload, fin, rsv1, this.isServer ? null : this.nextMaskKey());
+  }
+
+  private nextMaskKey(): number {
+    if (this.keyPoolPos >= KEY_POOL_SIZE) {
+      this.randomFill!(this.keyPool);
+      this.keyPoolPos = 0;
+    }
+    const key = readMaskKey(this.keyPool, this.keyPoolPos);
+    this.keyPoolPos += 4;
+    return key;
+  }
+}
