@@ -1,1 +1,19 @@
-export {};
+// @rfc6455/node: a WebSocket server and client for Node around @rfc6455/codec.
+export { WebSocket, WebSocketError } from './websocket.js';
+export type { BinaryType, MessageData, OpenSetup, SendData, SendOptions } from './websocket.js';
+export { WebSocketServer } from './server.js';
+export type {
+  ServerOptions,
+  VerifyClientAsync,
+  VerifyClientCallback,
+  VerifyClientInfo,
+  VerifyClientSync,
+} from './server.js';
+export { parseWebSocketUrl } from './client.js';
+export type { ClientOptions } from './client.js';
+export type { KeepaliveOptions, PerMessageDeflateOptions, SocketOptions } from './options.js';
+export { WsCloseEvent, WsErrorEvent, WsEvent, WsMessageEvent } from './events.js';
+export type { EventListenerLike } from './events.js';
+export { ZlibMessageCompressor, ZlibMessageDecompressor, createPerMessageDeflate } from './deflate.js';
+export type { DeflateTuning, PerMessageDeflateRuntimeOptions, ZlibEngineKind } from './deflate.js';
+export { WebSocket as default } from './websocket.js';

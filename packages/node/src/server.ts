@@ -1,0 +1,433 @@
+// WebSocketServer: HTTP upgrade plumbing around the codec's server handshake.
+//
+// Modes (exactly one): `port` (we own an http.Server that answers plain requests with 426),
+// `server` (attach to your http/https server's 'upgrade'), `noServer` (you call handleUpgrade).
+//
+// Path routing: every WebSocketServer attached to one http.Server shares a single 'upgrade'
+// listener (a router). The router hands each request to the first server whose `path` matches, in
+// the order they were created. When none matches it answers 404, unless the http.Server has other
+// 'upgrade' listeners of yours, in which case the request is left to them.
+
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { acceptServerHandshake } from '@rfc6455/codec';
+import type { HttpHead, PerMessageDeflateServerOptions } from '@rfc6455/codec';
+import { createPerMessageDeflate } from './deflate.js';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_SHUTDOWN_TIMEOUT,
+  checkKeepalive,
+  checkTimeout,
+} from './options.js';
+import type { PerMessageDeflateOptions, SocketOptions } from './options.js';
+import { WebSocket, kServerSide } from './websocket.js';
+
+export interface VerifyClientInfo {
+  origin: string | undefined;
+  secure: boolean;
+  req: http.IncomingMessage;
+}
+export type VerifyClientSync = (info: VerifyClientInfo) => boolean;
+export type VerifyClientCallback = (
+  result: boolean,
+  code?: number,
+  message?: string,
+  headers?: Record<string, string>,
+) => void;
+export type VerifyClientAsync = (info: VerifyClientInfo, callback: VerifyClientCallback) => void;
+
+export interface ServerOptions extends SocketOptions {
+  /** Listen on this port (0: any free port) with a server of our own. */
+  port?: number;
+  /** Host to listen on in `port` mode. */
+  host?: string;
+  /** listen() backlog in `port` mode. */
+  backlog?: number;
+  /** Attach to an existing http/https server. */
+  server?: http.Server;
+  /** Do not listen or attach: call handleUpgrade() yourself. */
+  noServer?: boolean;
+  /** Only accept upgrades whose pathname is exactly this (others get 404). */
+  path?: string;
+  /** Accept or reject a client before the handshake completes (sync: return a boolean; async: 2 parameters). */
+  verifyClient?: VerifyClientSync | VerifyClientAsync;
+  /** Pick a subprotocol from the client's list, or false for none. */
+  handleProtocols?: (protocols: Set<string>, req: http.IncomingMessage) => string | false;
+  /** Keep `wss.clients` (default true). */
+  clientTracking?: boolean;
+  /** Accept permessage-deflate (default false, like ws); an object tunes acceptance and zlib. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * `port` mode: milliseconds from the TCP connection to a completed handshake before the socket is
+   * destroyed (default 10 000). In the other modes it counts from handleUpgrade (a slow verifyClient).
+   */
+  handshakeTimeout?: number;
+  /** wss.close(): milliseconds to wait for clients' closing handshakes before destroying them (default 5 000). */
+  shutdownTimeout?: number;
+  /** Largest request head in bytes (default 16 KiB; more -> 431). Applies to `port` mode's parser. */
+  maxHeadBytes?: number;
+  /** Most request header fields (default 100; more -> 431). */
+  maxHeaders?: number;
+}
+
+const STATUS = http.STATUS_CODES;
+
+/** Writes a complete HTTP error response and closes the socket once it is out. */
+function reject(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (socket.destroyed) return;
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = Buffer.from(`${message}\n`);
+  let head = `HTTP/1.1 ${status} ${STATUS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.byteLength}\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  socket.end(Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body]), () => socket.destroy());
+}
+
+function requestHead(req: http.IncomingMessage): HttpHead {
+  const headers: [string, string][] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string]);
+  return { method: req.method ?? 'GET', target: req.url ?? '/', version: req.httpVersion, headers };
+}
+
+function pathnameOf(req: http.IncomingMessage): string {
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+}
+
+// ---- the per-http.Server router -----------------------------------------------------------------
+
+interface Router {
+  servers: WebSocketServer[];
+  listener: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+const routers = new WeakMap<http.Server, Router>();
+
+function attach(server: http.Server, wss: WebSocketServer): void {
+  let router = routers.get(server);
+  if (!router) {
+    const created: Router = {
+      servers: [],
+      listener: (req, socket, head) => {
+        for (const candidate of created.servers) {
+          if (candidate.shouldHandle(req)) {
+            candidate.handleUpgrade(req, socket, head, (ws) => candidate.emit('connection', ws, req));
+            return;
+          }
+        }
+        // Ours is the only 'upgrade' listener: nobody else will answer this request.
+        if (server.listenerCount('upgrade') === 1) {
+          socket.on('error', () => {});
+          reject(socket, 404, `No WebSocket endpoint at ${pathnameOf(req)}`);
+        }
+      },
+    };
+    router = created;
+    routers.set(server, router);
+    server.on('upgrade', router.listener);
+  }
+  router.servers.push(wss);
+}
+
+function detach(server: http.Server, wss: WebSocketServer): void {
+  const router = routers.get(server);
+  if (!router) return;
+  router.servers = router.servers.filter((s) => s !== wss);
+  if (router.servers.length === 0) {
+    server.off('upgrade', router.listener);
+    routers.delete(server);
+  }
+}
+
+// ---- the server ---------------------------------------------------------------------------------
+
+type State = 'running' | 'closing' | 'closed';
+
+export class WebSocketServer extends EventEmitter {
+  /** Open connections (when clientTracking is on; otherwise undefined). */
+  readonly clients: Set<WebSocket> | undefined;
+  readonly options: Readonly<ServerOptions>;
+  private readonly _server: http.Server | null;
+  private readonly _ownServer: boolean;
+  private readonly _all = new Set<WebSocket>();
+  private readonly _handshakes = new Map<Duplex, NodeJS.Timeout>();
+  private readonly _handshakeTimeout: number;
+  private readonly _shutdownTimeout: number;
+  private readonly _maxHeaders: number;
+  private readonly _pmd: false | { accept: PerMessageDeflateServerOptions; runtime: PerMessageDeflateOptions };
+  private readonly _detachServerEvents: () => void;
+  private _state: State = 'running';
+
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true].filter(Boolean).length;
+    if (modes !== 1) {
+      throw new Error('WebSocketServer needs exactly one of the options `port`, `server` or `noServer: true`');
+    }
+    this.options = { ...options };
+    this._handshakeTimeout = checkTimeout('handshakeTimeout', options.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT);
+    this._shutdownTimeout = checkTimeout('shutdownTimeout', options.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT);
+    this._maxHeaders = options.maxHeaders ?? 100;
+    checkKeepalive(options.keepalive);
+    this.clients = options.clientTracking === false ? undefined : new Set();
+    const pmd = options.perMessageDeflate;
+    if (pmd === undefined || pmd === false) {
+      this._pmd = false;
+    } else {
+      const runtime = pmd === true ? {} : pmd;
+      const accept: PerMessageDeflateServerOptions = { supportsWindowBits8: true };
+      if (runtime.serverNoContextTakeover !== undefined) accept.serverNoContextTakeover = runtime.serverNoContextTakeover;
+      if (runtime.clientNoContextTakeover !== undefined) accept.clientNoContextTakeover = runtime.clientNoContextTakeover;
+      if (runtime.serverMaxWindowBits !== undefined) accept.serverMaxWindowBits = runtime.serverMaxWindowBits;
+      if (runtime.clientMaxWindowBits !== undefined) accept.clientMaxWindowBits = runtime.clientMaxWindowBits;
+      this._pmd = { accept, runtime };
+    }
+
+    if (options.port !== undefined) {
+      const server = http.createServer({ maxHeaderSize: options.maxHeadBytes ?? 16 * 1024 }, (req, res) => {
+        this._clearHandshakeTimer(req.socket);
+        const body = 'Upgrade Required: this is a WebSocket endpoint (RFC 6455)\n';
+        res.writeHead(426, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'Content-Length': Buffer.byteLength(body),
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Version': '13',
+        });
+        res.end(body);
+      });
+      // Let one more header through than we accept, so that "too many" is seen (and answered 431).
+      server.maxHeadersCount = this._maxHeaders + 1;
+      server.on('connection', (socket) => this._startHandshakeTimer(socket));
+      this._server = server;
+      this._ownServer = true;
+      server.listen(options.port, options.host, options.backlog, callback);
+    } else if (options.server !== undefined) {
+      this._server = options.server;
+      this._ownServer = false;
+      if (callback) throw new Error('the callback argument is only for `port` mode; listen on your server instead');
+    } else {
+      this._server = null;
+      this._ownServer = false;
+      if (callback) throw new Error('the callback argument is only for `port` mode');
+    }
+
+    const server = this._server;
+    if (server) {
+      const onListening = (): void => void this.emit('listening');
+      const onError = (err: Error): void => void this.emit('error', err);
+      server.on('listening', onListening);
+      server.on('error', onError);
+      attach(server, this);
+      this._detachServerEvents = () => {
+        server.off('listening', onListening);
+        server.off('error', onError);
+        detach(server, this);
+      };
+    } else {
+      this._detachServerEvents = () => {};
+    }
+  }
+
+  /** The bound address (`port` and `server` modes). */
+  address(): AddressInfo | string | null {
+    if (!this._server) throw new Error('address(): the server is in noServer mode; ask your own HTTP server');
+    return this._server.address();
+  }
+
+  /** True when this server serves the request's path (RFC 6455 3: the resource name). */
+  shouldHandle(req: http.IncomingMessage): boolean {
+    return this.options.path === undefined || pathnameOf(req) === this.options.path;
+  }
+
+  private _startHandshakeTimer(socket: Duplex): void {
+    if (this._handshakeTimeout <= 0 || this._handshakes.has(socket)) return;
+    const timer = setTimeout(() => {
+      this._handshakes.delete(socket);
+      socket.destroy();
+    }, this._handshakeTimeout);
+    this._handshakes.set(socket, timer);
+    socket.once('close', () => this._clearHandshakeTimer(socket));
+  }
+
+  private _clearHandshakeTimer(socket: Duplex): void {
+    const timer = this._handshakes.get(socket);
+    if (timer !== undefined) clearTimeout(timer);
+    this._handshakes.delete(socket);
+  }
+
+  /**
+   * Completes the handshake for an 'upgrade' request and calls back with the open WebSocket (it does
+   * not emit 'connection'). Rejections get an HTTP status and a one-line reason, then the socket closes.
+   */
+  handleUpgrade(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
+  ): void {
+    const onError = (): void => {
+      socket.destroy();
+    };
+    socket.on('error', onError);
+    this._startHandshakeTimer(socket);
+    const done = (): void => {
+      this._clearHandshakeTimer(socket);
+      socket.off('error', onError);
+    };
+    const fail = (status: number, message: string, headers?: Record<string, string>): void => {
+      done();
+      socket.on('error', () => {});
+      reject(socket, status, message, headers);
+    };
+
+    if (this._state !== 'running') return fail(503, 'The server is shutting down');
+    if (!this.shouldHandle(req)) return fail(404, `No WebSocket endpoint at ${pathnameOf(req)}`);
+    if (req.rawHeaders.length / 2 > this._maxHeaders) {
+      return fail(431, `More than ${this._maxHeaders} header fields`);
+    }
+
+    const handleProtocols = this.options.handleProtocols;
+    const result = acceptServerHandshake(requestHead(req), {
+      ...(handleProtocols
+        ? { chooseProtocol: (offered: string[]) => handleProtocols(new Set(offered), req) || null }
+        : {}),
+      perMessageDeflate: this._pmd === false ? false : this._pmd.accept,
+      maxHeaders: this._maxHeaders,
+    });
+    if (!result.ok) {
+      done();
+      socket.on('error', () => {});
+      if (socket.writable) socket.end(result.response, () => socket.destroy());
+      else socket.destroy();
+      return;
+    }
+
+    const complete = (): void => {
+      if (socket.destroyed || !socket.writable) {
+        done();
+        socket.destroy();
+        return;
+      }
+      if (this._state !== 'running') return fail(503, 'The server is shutting down');
+      // 'headers' listeners may edit the response lines before they are written.
+      const lines = Buffer.from(result.response).toString('latin1').split('\r\n');
+      while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+      this.emit('headers', lines, req);
+      socket.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
+      done();
+      const ws = new (WebSocket as unknown as new (token: symbol) => WebSocket)(kServerSide);
+      const params = result.perMessageDeflate;
+      ws._open({
+        socket,
+        head,
+        role: 'server',
+        protocol: result.protocol ?? '',
+        extensions: result.extensions,
+        perMessageDeflate: params && this._pmd !== false ? createPerMessageDeflate(params, 'server', this._pmd.runtime) : null,
+        options: this.options,
+      });
+      this._all.add(ws);
+      this.clients?.add(ws);
+      ws.on('close', () => {
+        this._all.delete(ws);
+        this.clients?.delete(ws);
+      });
+      callback(ws, req);
+    };
+
+    const verify = this.options.verifyClient;
+    if (!verify) return complete();
+    const info: VerifyClientInfo = {
+      origin: req.headers.origin ?? (req.headers['sec-websocket-origin'] as string | undefined),
+      secure: Boolean((req.socket as { encrypted?: boolean }).encrypted),
+      req,
+    };
+    if (verify.length >= 2) {
+      let answered = false;
+      (verify as VerifyClientAsync)(info, (ok, code, message, headers) => {
+        if (answered) return;
+        answered = true;
+        if (ok) return complete();
+        const status = code ?? 401;
+        fail(status, message ?? STATUS[status] ?? 'Rejected', headers);
+      });
+      return;
+    }
+    if ((verify as VerifyClientSync)(info)) complete();
+    else fail(401, 'Unauthorized');
+  }
+
+  /**
+   * Stops accepting, closes every client with 1001, waits up to `shutdownTimeout` ms for their
+   * closing handshakes, destroys what is left, then calls back and emits 'close'. In `port` mode the
+   * HTTP server is closed too; a server you passed in stays yours.
+   */
+  close(callback?: (err?: Error) => void): void {
+    if (this._state === 'closed') {
+      if (callback) process.nextTick(callback, new Error('The server is not running'));
+      return;
+    }
+    if (callback) this.once('close', callback);
+    if (this._state === 'closing') return;
+    this._state = 'closing';
+    this._detachServerEvents();
+    for (const [socket, timer] of this._handshakes) {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+    this._handshakes.clear();
+
+    let pending = 2; // clients, then the HTTP server
+    const step = (): void => {
+      if (--pending > 0) return;
+      this._state = 'closed';
+      this.emit('close');
+    };
+
+    if (this._ownServer && this._server) {
+      const server = this._server;
+      server.close(() => step());
+      server.closeIdleConnections?.();
+    } else {
+      step();
+    }
+
+    const clients = [...this._all];
+    if (clients.length === 0) {
+      step();
+      return;
+    }
+    let left = clients.length;
+    const timer = setTimeout(() => {
+      for (const ws of clients) ws.terminate();
+    }, this._shutdownTimeout);
+    for (const ws of clients) {
+      ws.once('close', () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          step();
+        }
+      });
+      if (ws.readyState === WebSocket.OPEN) ws.close(1001, 'Server is shutting down');
+    }
+  }
+}
+
+/** Typed server events. */
+export interface WebSocketServer {
+  on(event: 'connection', listener: (ws: WebSocket, req: http.IncomingMessage) => void): this;
+  on(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'connection', listener: (ws: WebSocket, req: http.IncomingMessage) => void): this;
+  once(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
+  once(event: 'listening' | 'close', listener: () => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}

@@ -1,0 +1,709 @@
+// The WebSocket object: a socket pump around the codec's Connection.
+//
+//   socket 'data' -> conn.receive(chunk) -> events -> emit 'message' / 'ping' / 'pong' / 'close'
+//   ws.send(x)    -> conn.sendText/sendBinary(x) -> [header, payload] -> socket.cork/write/uncork
+//
+// Every protocol decision (framing, masking, UTF-8, limits, the closing handshake) is the codec's;
+// this file owns sockets, timers and the two API faces (ws-style EventEmitter, browser-style).
+
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage, ClientRequest } from 'node:http';
+import { Connection } from '@rfc6455/codec';
+import type { Event as CodecEvent, PerMessageDeflate } from '@rfc6455/codec';
+import {
+  WsCloseEvent,
+  WsErrorEvent,
+  WsEvent,
+  WsMessageEvent,
+  callListener,
+  kListener,
+  kOnProperty,
+} from './events.js';
+import type { EventListenerLike, WebSocketEventName, WrappedListener } from './events.js';
+import { DEFAULT_CLOSE_TIMEOUT, checkKeepalive, checkTimeout } from './options.js';
+import type { SocketOptions } from './options.js';
+import { connectClient } from './client.js';
+import type { ClientOptions } from './client.js';
+
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
+
+/** What `send` accepts. */
+export type SendData = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
+
+export interface SendOptions {
+  /** Send as a binary message (default: true unless `data` is a string). */
+  binary?: boolean;
+  /**
+   * Compress this message when permessage-deflate was negotiated (default true). The codec applies
+   * its threshold; `false` is honoured only when the codec can send a message uncompressed.
+   */
+  compress?: boolean;
+  /** false: this is a fragment and more follow; the message ends with a send whose `fin` is true. */
+  fin?: boolean;
+  /** Accepted for ws compatibility; masking follows the role (RFC 6455 5.3). */
+  mask?: boolean;
+}
+
+/** An Error from a WebSocket: `code` is a stable string, `closeCode` the close code when one applies. */
+export class WebSocketError extends Error {
+  readonly code: string;
+  readonly closeCode: number | undefined;
+  constructor(message: string, code: string, closeCode?: number) {
+    super(message);
+    this.name = 'WebSocketError';
+    this.code = code;
+    this.closeCode = closeCode;
+  }
+}
+
+const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+const EMPTY = Buffer.alloc(0);
+/** Lets the server build a WebSocket without connecting anywhere. */
+export const kServerSide = Symbol('rfc6455.serverSide');
+
+/** What the transport needs from a finished handshake, on either side. */
+export interface OpenSetup {
+  socket: Duplex;
+  head: Uint8Array;
+  role: 'server' | 'client';
+  protocol: string;
+  extensions: string;
+  perMessageDeflate: PerMessageDeflate | null;
+  options: SocketOptions;
+  randomFill?: (bytes: Uint8Array) => void;
+}
+
+function toBuffer(view: Uint8Array): Buffer {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+function toUint8Array(data: SendData): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)) {
+    return new Uint8Array(data);
+  }
+  throw new TypeError('send() takes a string, a Buffer, a TypedArray, a DataView or an ArrayBuffer; convert other values first');
+}
+
+/**
+ * A WebSocket connection, client or server side. `new WebSocket(url, protocols?, options?)` connects
+ * to a server; a WebSocketServer hands you its sockets through its 'connection' event.
+ */
+export class WebSocket extends EventEmitter {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+
+  private _readyState: 0 | 1 | 2 | 3 = 0;
+  private _binaryType: BinaryType = 'nodebuffer';
+  private _protocol = '';
+  private _extensions = '';
+  private _url = '';
+  private _conn: Connection | null = null;
+  private _socket: Duplex | null = null;
+  private _pmd: PerMessageDeflate | null = null;
+  private _bufferedAmount = 0;
+  private _fragmentKind: 'text' | 'binary' | null = null;
+  private _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+  private _closeTimer: NodeJS.Timeout | null = null;
+  private _keepalive: { interval: number; timeout: number } | null = null;
+  private _pingTimer: NodeJS.Timeout | null = null;
+  private _pongTimer: NodeJS.Timeout | null = null;
+  private _autoPong = true;
+  /** Latest ping payload waiting for the socket to drain (RFC 6455 5.5.3: answering the latest is enough). */
+  private _pendingPong: Uint8Array | null = null;
+  private _closeCode = 1006;
+  private _closeReason = '';
+  private _wasClean = false;
+  private _closeEventSeen = false;
+  private _closeEmitted = false;
+  private _errorEmitted = false;
+  /** Client only: cancels the handshake (request) when close()/terminate() come first. */
+  _abortHandshake: ((reason: string) => void) | null = null;
+  _req: ClientRequest | null = null;
+
+  constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions);
+  constructor(url: string | URL, options?: ClientOptions);
+  constructor(url: string | URL | typeof kServerSide, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
+    super();
+    if (url === kServerSide) return;
+    let list: string[] = [];
+    let opts: ClientOptions = options ?? {};
+    if (typeof protocols === 'string') list = [protocols];
+    else if (Array.isArray(protocols)) list = protocols;
+    else if (protocols !== undefined && protocols !== null && typeof protocols === 'object') opts = protocols;
+    this._closeTimeout = checkTimeout('closeTimeout', opts.closeTimeout, DEFAULT_CLOSE_TIMEOUT);
+    this._url = String(url);
+    connectClient(this, url, list, opts);
+  }
+
+  // ---- state -------------------------------------------------------------------------------------
+
+  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (as WebSocket.CONNECTING ... WebSocket.CLOSED). */
+  get readyState(): 0 | 1 | 2 | 3 {
+    return this._readyState;
+  }
+  /** The subprotocol the server selected ('' when none). */
+  get protocol(): string {
+    return this._protocol;
+  }
+  /** The negotiated Sec-WebSocket-Extensions value ('' when none). */
+  get extensions(): string {
+    return this._extensions;
+  }
+  /** The URL this client connected to ('' on the server side). */
+  get url(): string {
+    return this._url;
+  }
+  /** Bytes handed to send/ping/pong/close and not yet written to the socket. */
+  get bufferedAmount(): number {
+    return this._bufferedAmount;
+  }
+  /** How binary messages are delivered: Buffer (default), ArrayBuffer, Buffer[] or Blob. */
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    if (!BINARY_TYPES.includes(type)) {
+      throw new Error(`binaryType must be one of ${BINARY_TYPES.join(', ')}; got ${String(type)}`);
+    }
+    this._binaryType = type;
+  }
+  /** True once pause() was called and resume() was not. */
+  get isPaused(): boolean {
+    return this._socket !== null && 'isPaused' in this._socket && (this._socket as { isPaused(): boolean }).isPaused();
+  }
+
+  // ---- opening -----------------------------------------------------------------------------------
+
+  /** Wires a socket whose handshake is done. `head` holds bytes that followed the handshake head. */
+  _open(setup: OpenSetup): void {
+    const { socket, options } = setup;
+    this._closeTimeout = checkTimeout('closeTimeout', options.closeTimeout, this._closeTimeout);
+    this._keepalive = checkKeepalive(options.keepalive);
+    this._autoPong = options.autoPong ?? true;
+    this._protocol = setup.protocol;
+    this._extensions = setup.extensions;
+    this._pmd = setup.perMessageDeflate;
+    const limits: { maxFramePayload?: number; maxMessageSize?: number } = {};
+    if (options.maxPayload !== undefined) {
+      if (!Number.isInteger(options.maxPayload) || options.maxPayload < 0) {
+        throw new Error(`maxPayload must be a whole number of bytes, got ${String(options.maxPayload)}`);
+      }
+      limits.maxFramePayload = options.maxPayload;
+      limits.maxMessageSize = options.maxPayload;
+    }
+    this._conn = new Connection({
+      role: setup.role,
+      ...limits,
+      // Pongs are answered here so that they can be bounded under backpressure (see _onPing).
+      autoPong: false,
+      perMessageDeflate: setup.perMessageDeflate,
+      ...(setup.randomFill ? { randomFill: setup.randomFill } : {}),
+    });
+    this._socket = socket;
+    if ('setNoDelay' in socket) (socket as { setNoDelay(v: boolean): void }).setNoDelay(true);
+    if ('setTimeout' in socket) (socket as { setTimeout(ms: number): void }).setTimeout(0);
+    socket.on('data', this._onData);
+    socket.on('end', this._onEnd);
+    socket.on('close', this._onSocketClose);
+    socket.on('error', this._onSocketError);
+    socket.on('drain', this._onDrain);
+    this._readyState = 1;
+    // Frames that came with the handshake's head go first; 'data' delivers them after the caller's
+    // 'open'/'connection' listeners ran, as with any later chunk.
+    if (setup.head.byteLength > 0) socket.unshift(toBuffer(setup.head));
+    this._startKeepalive();
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------------
+
+  private readonly _onData = (chunk: Buffer): void => {
+    const conn = this._conn;
+    if (!conn) return;
+    this._dispatch(conn.receive(chunk));
+  };
+
+  private readonly _onEnd = (): void => {
+    const conn = this._conn;
+    if (conn) this._dispatch(conn.receiveEof());
+    // A half-closed peer gets our FIN too (RFC 6455 7.1.1: the TCP close follows the closing handshake).
+    this._socket?.end();
+  };
+
+  private _dispatch(events: CodecEvent[]): void {
+    this._flushOutput();
+    for (const event of events) {
+      if (this._closeEmitted) return;
+      switch (event.type) {
+        case 'text':
+          this.emit('message', toBuffer(event.data), false);
+          break;
+        case 'binary':
+          this.emit('message', this._binary(event.data), true);
+          break;
+        case 'fragment':
+          // Not produced: streaming is off.
+          break;
+        case 'ping':
+          this._onPing(event.data);
+          this.emit('ping', toBuffer(event.data));
+          break;
+        case 'pong':
+          this._clearPongTimer();
+          this.emit('pong', toBuffer(event.data));
+          break;
+        case 'close':
+          this._onCloseEvent(event);
+          break;
+      }
+    }
+    this._maybeEndTransport();
+  }
+
+  private _binary(data: Uint8Array): Buffer | ArrayBuffer | Buffer[] | Blob {
+    switch (this._binaryType) {
+      case 'nodebuffer':
+        return toBuffer(data);
+      case 'fragments':
+        return [toBuffer(data)];
+      case 'arraybuffer':
+        if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
+          return data.buffer;
+        }
+        return data.slice().buffer;
+      case 'blob':
+        return new Blob([data]);
+    }
+  }
+
+  private _onPing(data: Uint8Array): void {
+    if (!this._autoPong || this._readyState !== 1) return;
+    const socket = this._socket;
+    if (socket && socket.writableNeedDrain) {
+      // Backpressure: keep only the newest ping's pong; it goes out on 'drain' (issue: bounded pongs).
+      this._pendingPong = Uint8Array.from(data);
+      return;
+    }
+    this._writeFrames(this._conn!.sendPong(data), undefined);
+  }
+
+  private readonly _onDrain = (): void => {
+    if (this._pendingPong && this._readyState === 1 && this._conn) {
+      const data = this._pendingPong;
+      this._pendingPong = null;
+      this._writeFrames(this._conn.sendPong(data), undefined);
+    }
+    this.emit('drain');
+  };
+
+  private _onCloseEvent(event: Extract<CodecEvent, { type: 'close' }>): void {
+    this._closeEventSeen = true;
+    this._closeCode = event.code;
+    this._closeReason = event.reason;
+    this._wasClean = event.wasClean;
+    if (this._readyState < 2) this._readyState = 2;
+    this._stopKeepalive();
+    if (event.error !== undefined) {
+      this._emitError(
+        new WebSocketError(`${event.reason} (close code ${event.code})`, `WS_ERR_${String(event.error).toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`, event.code),
+      );
+    }
+  }
+
+  /** Ends TCP when the codec says so (server first; the client waits for the server's FIN, RFC 6455 7.1.1). */
+  private _maybeEndTransport(): void {
+    const conn = this._conn;
+    const socket = this._socket;
+    if (!conn || !socket || !conn.shouldCloseTransport) return;
+    if (conn.role === 'server') {
+      socket.end();
+    }
+    // Both sides: do not wait forever for the peer's FIN.
+    this._armCloseTimer();
+  }
+
+  private _armCloseTimer(): void {
+    if (this._closeTimer !== null || this._closeEmitted) return;
+    this._closeTimer = setTimeout(() => {
+      this._closeTimer = null;
+      this._socket?.destroy();
+    }, this._closeTimeout);
+    this._closeTimer.unref?.();
+  }
+
+  private readonly _onSocketError = (err: Error): void => {
+    // A peer that resets the connection is not a program error: report it only to listeners.
+    this._emitError(new WebSocketError(`socket error: ${err.message}`, (err as { code?: string }).code ?? 'WS_ERR_SOCKET'));
+    this._socket?.destroy();
+  };
+
+  private readonly _onSocketClose = (): void => {
+    const conn = this._conn;
+    if (conn && !this._closeEventSeen) {
+      // No FIN seen before the close: give the codec its end of stream (1006 unless the handshake completed).
+      const events = conn.receiveEof();
+      for (const e of events) if (e.type === 'close') this._onCloseEvent(e);
+    }
+    this._finishClose();
+  };
+
+  /** Emits 'close' exactly once and frees what this connection holds. */
+  _finishClose(): void {
+    if (this._closeEmitted) return;
+    this._closeEmitted = true;
+    this._readyState = 3;
+    this._stopKeepalive();
+    if (this._closeTimer !== null) clearTimeout(this._closeTimer);
+    this._closeTimer = null;
+    this._pendingPong = null;
+    const socket = this._socket;
+    if (socket) {
+      socket.off('data', this._onData);
+      socket.off('end', this._onEnd);
+      socket.off('drain', this._onDrain);
+      // Keep an error listener: a late error on a dead socket must not crash the process.
+    }
+    this._pmd?.compressor.close?.();
+    this._pmd?.decompressor.close?.();
+    this.emit('close', this._closeCode, Buffer.from(this._closeReason));
+  }
+
+  _emitError(err: Error): void {
+    if (this._errorEmitted) return;
+    this._errorEmitted = true;
+    // An 'error' without a listener would throw: peers must not be able to crash the process.
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  // ---- sending -----------------------------------------------------------------------------------
+
+  private _flushOutput(): void {
+    const conn = this._conn;
+    if (!conn) return;
+    const out = conn.takeOutput();
+    if (out.length > 0) this._writeFrames(out, undefined);
+  }
+
+  /** Writes [header, payload, ...] together without copying; returns what the last write returned. */
+  private _writeFrames(pieces: Uint8Array[], cb: ((err?: Error) => void) | undefined): boolean {
+    const socket = this._socket;
+    if (!socket || socket.destroyed || !socket.writable) {
+      if (cb) process.nextTick(cb, new WebSocketError('the socket is closed; the data was not sent', 'WS_ERR_CLOSED'));
+      return false;
+    }
+    let total = 0;
+    for (const p of pieces) total += p.byteLength;
+    this._bufferedAmount += total;
+    let ok = true;
+    const cork = pieces.length > 1 && 'cork' in socket;
+    if (cork) socket.cork();
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i] as Uint8Array;
+      if (i < pieces.length - 1) {
+        socket.write(piece);
+      } else {
+        ok = socket.write(piece, (err?: Error | null) => {
+          this._bufferedAmount -= total;
+          if (cb) cb(err ?? undefined);
+        });
+      }
+    }
+    if (cork) socket.uncork();
+    return ok;
+  }
+
+  private _notOpen(what: string, cb: ((err?: Error) => void) | undefined): false {
+    if (this._readyState === 0) {
+      throw new Error(`WebSocket is not open yet (readyState 0 CONNECTING): wait for 'open' before ${what}`);
+    }
+    const err = new WebSocketError(
+      `WebSocket is not open (readyState ${this._readyState} ${READY_STATES[this._readyState]}): ${what} did nothing`,
+      'WS_ERR_NOT_OPEN',
+    );
+    if (cb) process.nextTick(cb, err);
+    return false;
+  }
+
+  /**
+   * Sends a message. Returns the boolean of the last socket.write: false means the kernel buffer is
+   * full; wait for 'drain' before sending much more. `cb` runs once the data was written (or failed).
+   */
+  send(data: SendData, cb?: (err?: Error) => void): boolean;
+  send(data: SendData, options: SendOptions, cb?: (err?: Error) => void): boolean;
+  send(data: SendData, options?: SendOptions | ((err?: Error) => void), cb?: (err?: Error) => void): boolean {
+    if (typeof options === 'function') {
+      cb = options;
+      options = {};
+    }
+    const opts = options ?? {};
+    if (this._readyState !== 1 || !this._conn) return this._notOpen('send()', cb);
+    if (typeof data === 'number') data = String(data);
+    const binary = opts.binary ?? typeof data !== 'string';
+    const fin = opts.fin ?? true;
+    const conn = this._conn;
+    let frames: Uint8Array[];
+    if (this._fragmentKind !== null || !fin) {
+      const kind = this._fragmentKind ?? (binary ? 'binary' : 'text');
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data);
+      frames = conn.sendFragment(kind, bytes, fin);
+      this._fragmentKind = fin ? null : kind;
+    } else if (binary) {
+      frames = conn.sendBinary(typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data));
+    } else {
+      frames = conn.sendText(typeof data === 'string' ? data : toUint8Array(data));
+    }
+    return this._writeFrames(frames, cb);
+  }
+
+  /** Sends a ping (RFC 6455 5.5.2); the payload is at most 125 bytes. */
+  ping(data?: SendData, mask?: boolean, cb?: (err?: Error) => void): void {
+    if (typeof data === 'function') {
+      cb = data as (err?: Error) => void;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask as (err?: Error) => void;
+    }
+    if (this._readyState !== 1 || !this._conn) {
+      this._notOpen('ping()', cb);
+      return;
+    }
+    const payload = data === undefined ? EMPTY : typeof data === 'string' ? data : toUint8Array(data);
+    this._writeFrames(this._conn.sendPing(payload), cb);
+  }
+
+  /** Sends an unsolicited pong (RFC 6455 5.5.3). */
+  pong(data?: SendData, mask?: boolean, cb?: (err?: Error) => void): void {
+    if (typeof data === 'function') {
+      cb = data as (err?: Error) => void;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask as (err?: Error) => void;
+    }
+    if (this._readyState !== 1 || !this._conn) {
+      this._notOpen('pong()', cb);
+      return;
+    }
+    const payload = data === undefined ? EMPTY : typeof data === 'string' ? data : toUint8Array(data);
+    this._writeFrames(this._conn.sendPong(payload), cb);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 7.1.2). Data sent before stays ahead of the close frame.
+   * Throws on a code you may not send (1004-1006, 1015, <1000, >4999) or a reason over 123 bytes.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    if (this._readyState === 3) return;
+    if (this._readyState === 0) {
+      this._abortHandshake?.('WebSocket was closed before the connection was established');
+      return;
+    }
+    const conn = this._conn;
+    if (!conn) return;
+    if (this._readyState === 2 && conn.state !== 'OPEN') {
+      // Our close frame is out already, or we are replying to the peer's: just wait.
+      this._maybeEndTransport();
+      return;
+    }
+    const text = reason === undefined ? undefined : typeof reason === 'string' ? reason : reason.toString('utf8');
+    const frames = conn.sendClose(code, text);
+    this._readyState = 2;
+    this._stopKeepalive();
+    this._writeFrames(frames, undefined);
+    this._armCloseTimer();
+  }
+
+  /** Destroys the connection now, without a closing handshake; 'close' reports 1006. */
+  terminate(): void {
+    if (this._readyState === 3) return;
+    if (this._readyState === 0) {
+      this._abortHandshake?.('WebSocket was terminated before the connection was established');
+      return;
+    }
+    this._readyState = 2;
+    this._socket?.destroy();
+  }
+
+  /** Stops reading from the socket (TCP flow control pushes back on the peer). */
+  pause(): void {
+    if (this._readyState === 0) throw new Error('pause(): the WebSocket is still CONNECTING; wait for open');
+    this._socket?.pause();
+  }
+
+  /** Reads again after pause(). */
+  resume(): void {
+    if (this._readyState === 0) throw new Error('resume(): the WebSocket is still CONNECTING; wait for open');
+    this._socket?.resume();
+  }
+
+  // ---- keepalive ---------------------------------------------------------------------------------
+
+  private _startKeepalive(): void {
+    const ka = this._keepalive;
+    if (!ka) return;
+    this._pingTimer = setInterval(() => {
+      if (this._readyState !== 1 || !this._conn) return;
+      this._writeFrames(this._conn.sendPing(EMPTY), undefined);
+      if (this._pongTimer === null) {
+        this._pongTimer = setTimeout(() => {
+          this._pongTimer = null;
+          // No pong in time: the peer is gone (close code 1006 to the application).
+          this.terminate();
+        }, ka.timeout);
+        this._pongTimer.unref?.();
+      }
+    }, ka.interval);
+    this._pingTimer.unref?.();
+  }
+
+  private _clearPongTimer(): void {
+    if (this._pongTimer !== null) clearTimeout(this._pongTimer);
+    this._pongTimer = null;
+  }
+
+  private _stopKeepalive(): void {
+    if (this._pingTimer !== null) clearInterval(this._pingTimer);
+    this._pingTimer = null;
+    this._clearPongTimer();
+  }
+
+  // ---- client handshake results ------------------------------------------------------------------
+
+  /** The handshake failed before the connection opened: 'error' (if listened to), then 'close' 1006. */
+  _failHandshake(err: Error): void {
+    if (this._closeEmitted) return;
+    this._readyState = 2;
+    this._abortHandshake = null;
+    this._emitError(err);
+    this._finishClose();
+  }
+
+  _setUrl(url: string): void {
+    this._url = url;
+  }
+
+  // ---- the browser-style face --------------------------------------------------------------------
+
+  get onopen(): ((event: WsEvent<WebSocket>) => void) | null {
+    return this._getOn('open') as ((event: WsEvent<WebSocket>) => void) | null;
+  }
+  set onopen(fn: ((event: WsEvent<WebSocket>) => void) | null) {
+    this._setOn('open', fn as EventListenerLike<unknown> | null);
+  }
+  get onmessage(): ((event: WsMessageEvent<WebSocket, MessageData>) => void) | null {
+    return this._getOn('message') as ((event: WsMessageEvent<WebSocket, MessageData>) => void) | null;
+  }
+  set onmessage(fn: ((event: WsMessageEvent<WebSocket, MessageData>) => void) | null) {
+    this._setOn('message', fn as EventListenerLike<unknown> | null);
+  }
+  get onerror(): ((event: WsErrorEvent<WebSocket>) => void) | null {
+    return this._getOn('error') as ((event: WsErrorEvent<WebSocket>) => void) | null;
+  }
+  set onerror(fn: ((event: WsErrorEvent<WebSocket>) => void) | null) {
+    this._setOn('error', fn as EventListenerLike<unknown> | null);
+  }
+  get onclose(): ((event: WsCloseEvent<WebSocket>) => void) | null {
+    return this._getOn('close') as ((event: WsCloseEvent<WebSocket>) => void) | null;
+  }
+  set onclose(fn: ((event: WsCloseEvent<WebSocket>) => void) | null) {
+    this._setOn('close', fn as EventListenerLike<unknown> | null);
+  }
+
+  /** Browser-style listener; `{ once: true }` removes it after the first call. */
+  addEventListener(type: 'open', listener: EventListenerLike<WsEvent<WebSocket>>, options?: { once?: boolean }): void;
+  addEventListener(type: 'message', listener: EventListenerLike<WsMessageEvent<WebSocket, MessageData>>, options?: { once?: boolean }): void;
+  addEventListener(type: 'error', listener: EventListenerLike<WsErrorEvent<WebSocket>>, options?: { once?: boolean }): void;
+  addEventListener(type: 'close', listener: EventListenerLike<WsCloseEvent<WebSocket>>, options?: { once?: boolean }): void;
+  addEventListener(type: WebSocketEventName, listener: EventListenerLike<never>, options: { once?: boolean } = {}): void {
+    if (!['open', 'message', 'error', 'close'].includes(type)) return;
+    // Like the DOM: adding the same listener twice is a no-op.
+    for (const l of this.listeners(type) as WrappedListener[]) {
+      if (l[kListener] === listener && !l[kOnProperty]) return;
+    }
+    const wrapped = this._wrap(type, listener as EventListenerLike<unknown>);
+    if (options.once) this.once(type, wrapped);
+    else this.on(type, wrapped);
+  }
+
+  removeEventListener(type: WebSocketEventName, listener: EventListenerLike<never>): void {
+    for (const l of this.listeners(type) as WrappedListener[]) {
+      if (l[kListener] === listener && !l[kOnProperty]) {
+        this.removeListener(type, l);
+        return;
+      }
+    }
+  }
+
+  private _getOn(type: WebSocketEventName): unknown {
+    for (const l of this.listeners(type) as WrappedListener[]) if (l[kOnProperty]) return l[kListener];
+    return null;
+  }
+
+  private _setOn(type: WebSocketEventName, fn: EventListenerLike<unknown> | null): void {
+    for (const l of this.listeners(type) as WrappedListener[]) {
+      if (l[kOnProperty]) this.removeListener(type, l);
+    }
+    if (typeof fn !== 'function') return;
+    const wrapped = this._wrap(type, fn);
+    wrapped[kOnProperty] = true;
+    this.on(type, wrapped);
+  }
+
+  private _wrap(type: WebSocketEventName, listener: EventListenerLike<unknown>): WrappedListener {
+    let wrapped: WrappedListener;
+    switch (type) {
+      case 'open':
+        wrapped = (() => callListener(listener, this, new WsEvent('open', this))) as unknown as WrappedListener;
+        break;
+      case 'message':
+        wrapped = ((data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => {
+          const value = isBinary ? data : (data as Buffer).toString('utf8');
+          callListener(listener, this, new WsMessageEvent(this, value));
+        }) as unknown as WrappedListener;
+        break;
+      case 'error':
+        wrapped = ((err: Error) => callListener(listener, this, new WsErrorEvent(this, err))) as unknown as WrappedListener;
+        break;
+      case 'close':
+        wrapped = ((code: number, reason: Buffer) =>
+          callListener(listener, this, new WsCloseEvent(this, code, reason.toString('utf8'), this._wasClean))) as unknown as WrappedListener;
+        break;
+    }
+    wrapped[kListener] = listener;
+    return wrapped;
+  }
+}
+
+/** What a browser-style 'message' event carries: a string for text, per binaryType for binary. */
+export type MessageData = string | Buffer | ArrayBuffer | Buffer[] | Blob;
+
+/** Typed ws-style events. */
+export interface WebSocket {
+  on(event: 'open', listener: () => void): this;
+  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void): this;
+  on(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'upgrade', listener: (res: IncomingMessage) => void): this;
+  on(event: 'unexpected-response', listener: (req: ClientRequest, res: IncomingMessage) => void): this;
+  on(event: 'redirect', listener: (url: string, req: ClientRequest) => void): this;
+  on(event: 'drain', listener: () => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'open', listener: () => void): this;
+  once(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void): this;
+  once(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  once(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'upgrade', listener: (res: IncomingMessage) => void): this;
+  once(event: 'unexpected-response', listener: (req: ClientRequest, res: IncomingMessage) => void): this;
+  once(event: 'drain', listener: () => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
