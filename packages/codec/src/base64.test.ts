@@ -64,11 +64,18 @@ describe('base64Decode is strict', () => {
   test('random strings decode only when they are canonical base64', () => {
     const chars = fc.constantFrom(...'AZaz09+/=-_ \n'.split(''));
     fc.assert(
-      fc.property(fc.array(chars, { maxLength: 16 }).map((a) => a.join('')), (text) => {
-        const decoded = base64Decode(text);
-        if (decoded !== null) expect(base64Encode(decoded)).toBe(text);
-        else expect(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text) && Buffer.from(text, 'base64').toString('base64') === text).toBe(false);
-      }),
+      fc.property(
+        fc.array(chars, { maxLength: 16 }).map((a) => a.join('')),
+        (text) => {
+          const decoded = base64Decode(text);
+          if (decoded !== null) expect(base64Encode(decoded)).toBe(text);
+          else
+            expect(
+              /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text) &&
+                Buffer.from(text, 'base64').toString('base64') === text,
+            ).toBe(false);
+        },
+      ),
       FC,
     );
   });

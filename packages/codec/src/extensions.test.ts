@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { formatExtension, formatExtensions, parseExtensionHeaders, parseExtensions, type Extension } from './extensions.js';
+import {
+  formatExtension,
+  formatExtensions,
+  parseExtensionHeaders,
+  parseExtensions,
+  type Extension,
+} from './extensions.js';
 import { propertySettings } from './testing/property.js';
 
 const FC = propertySettings(process.env);
@@ -18,7 +24,11 @@ describe('RFC 6455 9.1: Sec-WebSocket-Extensions grammar', () => {
   });
 
   test('several offers, duplicates allowed, token and quoted values', () => {
-    expect(ok('permessage-deflate; server_max_window_bits=10, permessage-deflate;server_max_window_bits="12", x-other')).toEqual([
+    expect(
+      ok(
+        'permessage-deflate; server_max_window_bits=10, permessage-deflate;server_max_window_bits="12", x-other',
+      ),
+    ).toEqual([
       { name: 'permessage-deflate', params: [{ name: 'server_max_window_bits', value: '10' }] },
       { name: 'permessage-deflate', params: [{ name: 'server_max_window_bits', value: '12' }] },
       { name: 'x-other', params: [] },
@@ -27,7 +37,13 @@ describe('RFC 6455 9.1: Sec-WebSocket-Extensions grammar', () => {
 
   test('optional whitespace around separators', () => {
     expect(ok(' \tfoo \t; \ta \t= \t1 \t;b\t, bar ')).toEqual([
-      { name: 'foo', params: [{ name: 'a', value: '1' }, { name: 'b', value: null }] },
+      {
+        name: 'foo',
+        params: [
+          { name: 'a', value: '1' },
+          { name: 'b', value: null },
+        ],
+      },
       { name: 'bar', params: [] },
     ]);
   });
@@ -114,10 +130,13 @@ describe('hostile 16 KiB values parse or fail with an answer', () => {
   test('property: random strings over the grammar characters never throw, and what parses formats back to itself', () => {
     const alphabet = fc.constantFrom(',', ' ', '\t', '"', ';', '=', '\\', 'a', 'b', '1', '-');
     fc.assert(
-      fc.property(fc.array(alphabet, { maxLength: 60 }).map((a) => a.join('')), (value) => {
-        const result = parseExtensions(value);
-        if (result.ok) expect(ok(formatExtensions(result.extensions))).toEqual(result.extensions);
-      }),
+      fc.property(
+        fc.array(alphabet, { maxLength: 60 }).map((a) => a.join('')),
+        (value) => {
+          const result = parseExtensions(value);
+          if (result.ok) expect(ok(formatExtensions(result.extensions))).toEqual(result.extensions);
+        },
+      ),
       FC,
     );
   });
@@ -127,7 +146,13 @@ describe('formatExtensions', () => {
   test('formats names, valueless and valued parameters', () => {
     expect(
       formatExtensions([
-        { name: 'permessage-deflate', params: [{ name: 'server_no_context_takeover', value: null }, { name: 'server_max_window_bits', value: '10' }] },
+        {
+          name: 'permessage-deflate',
+          params: [
+            { name: 'server_no_context_takeover', value: null },
+            { name: 'server_max_window_bits', value: '10' },
+          ],
+        },
         { name: 'x', params: [] },
       ]),
     ).toBe('permessage-deflate; server_no_context_takeover; server_max_window_bits=10, x');

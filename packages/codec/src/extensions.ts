@@ -29,58 +29,61 @@ export function parseExtensions(value: string): ExtensionListResult {
   const extensions: Extension[] = [];
   const n = value.length;
   let i = 0;
-  const skipOws = (): void => {
-    while (i < n && isOws(value.charCodeAt(i))) i++;
-  };
-  const readToken = (): string => {
-    const start = i;
-    while (i < n && isTokenChar(value.charCodeAt(i))) i++;
-    return value.slice(start, i);
-  };
-  const fail = (what: string): ExtensionListResult => ({
-    ok: false,
-    reason: `invalid Sec-WebSocket-Extensions: ${what} at offset ${i}`,
-  });
-
   for (;;) {
-    skipOws();
+    i = skipOws(value, i);
     if (i >= n) break;
     if (value.charCodeAt(i) === 0x2c) {
       i++;
       continue;
     }
-    const name = readToken();
-    if (name === '') return fail('expected an extension name');
+    let end = tokenEnd(value, i);
+    if (end === i) return failAt('expected an extension name', i);
+    const name = value.slice(i, end);
     const params: ExtensionParam[] = [];
-    skipOws();
+    i = skipOws(value, end);
     while (i < n && value.charCodeAt(i) === 0x3b) {
-      i++;
-      skipOws();
-      const paramName = readToken();
-      if (paramName === '') return fail('expected a parameter name');
-      skipOws();
+      i = skipOws(value, i + 1);
+      end = tokenEnd(value, i);
+      if (end === i) return failAt('expected a parameter name', i);
+      const paramName = value.slice(i, end);
+      i = skipOws(value, end);
       let paramValue: string | null = null;
       if (i < n && value.charCodeAt(i) === 0x3d) {
-        i++;
-        skipOws();
+        i = skipOws(value, i + 1);
         if (i < n && value.charCodeAt(i) === 0x22) {
           const quoted = readQuoted(value, i);
-          if (quoted === null) return fail('malformed quoted string');
-          i = quoted.end;
-          if (!isToken(quoted.text)) return fail(`quoted value of ${paramName} is not a token`);
+          if (quoted === null) return failAt('malformed quoted string', i);
+          if (!isToken(quoted.text)) return failAt(`quoted value of ${paramName} is not a token`, i);
           paramValue = quoted.text;
+          i = quoted.end;
         } else {
-          paramValue = readToken();
-          if (paramValue === '') return fail(`expected a value for ${paramName}`);
+          end = tokenEnd(value, i);
+          if (end === i) return failAt(`expected a value for ${paramName}`, i);
+          paramValue = value.slice(i, end);
+          i = end;
         }
-        skipOws();
+        i = skipOws(value, i);
       }
       params.push({ name: paramName, value: paramValue });
     }
-    if (i < n && value.charCodeAt(i) !== 0x2c) return fail('unexpected character');
+    if (i < n && value.charCodeAt(i) !== 0x2c) return failAt('unexpected character', i);
     extensions.push({ name, params });
   }
   return { ok: true, extensions };
+}
+
+function failAt(what: string, offset: number): ExtensionListResult {
+  return { ok: false, reason: `invalid Sec-WebSocket-Extensions: ${what} at offset ${offset}` };
+}
+
+function skipOws(value: string, i: number): number {
+  while (i < value.length && isOws(value.charCodeAt(i))) i++;
+  return i;
+}
+
+function tokenEnd(value: string, i: number): number {
+  while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
+  return i;
 }
 
 /** Parses every Sec-WebSocket-Extensions header line (each on its own, so a quote never spans lines). */
@@ -101,7 +104,9 @@ export function formatExtensions(extensions: readonly Extension[]): string {
 
 export function formatExtension(extension: Extension): string {
   if (!isToken(extension.name)) {
-    throw new Error(`extension name ${JSON.stringify(extension.name)} is not an HTTP token; use letters, digits and -`);
+    throw new Error(
+      `extension name ${JSON.stringify(extension.name)} is not an HTTP token; use letters, digits and -`,
+    );
   }
   let out = extension.name;
   for (const param of extension.params) {
@@ -119,21 +124,17 @@ export function formatExtension(extension: Extension): string {
 // the offset after the closing quote, or null when it is unterminated or holds a control character.
 function readQuoted(value: string, start: number): { text: string; end: number } | null {
   let text = '';
-  let i = start + 1;
-  while (i < value.length) {
+  let from = start + 1; // start of the run of plain characters not yet copied
+  for (let i = from; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c === 0x22) return { text, end: i + 1 };
+    if (c === 0x22) return { text: text + value.slice(from, i), end: i + 1 };
     if (c === 0x5c) {
-      if (i + 1 >= value.length) return null;
-      const escaped = value.charCodeAt(i + 1);
-      if (!isQuotable(escaped)) return null;
-      text += value[i + 1];
-      i += 2;
-      continue;
+      if (i + 1 >= value.length || !isQuotable(value.charCodeAt(i + 1))) return null;
+      text += value.slice(from, i);
+      from = ++i; // the escaped char starts the next run
+    } else if (!isQuotable(c)) {
+      return null;
     }
-    if (!isQuotable(c)) return null;
-    text += value[i];
-    i++;
   }
   return null;
 }

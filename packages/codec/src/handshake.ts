@@ -2,7 +2,7 @@
 // request and response check. Pure functions over parsed heads (http.ts); no I/O.
 
 import { base64Decode, base64Encode } from './base64.js';
-import { parseExtensionHeaders, formatExtensions, type Extension } from './extensions.js';
+import { formatExtensions, parseExtensionHeaders } from './extensions.js';
 import {
   getHeaderValues,
   headerHasToken,
@@ -150,14 +150,23 @@ export type ServerHandshakeResult =
     };
 
 // Headers the handshake writes itself; callers may not add them again.
-const SERVER_OWNED = ['upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions'];
+const SERVER_OWNED = [
+  'upgrade',
+  'connection',
+  'sec-websocket-accept',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+];
 
 /**
  * Validates an upgrade request (RFC 6455 4.2.1) and builds the 101 response (4.2.2), or a
  * rejection that says what was wrong. Peer input never throws; caller misuse (invalid options,
  * a chooser that returns something not offered) does.
  */
-export function acceptServerHandshake(request: HttpHead, options: ServerHandshakeOptions = {}): ServerHandshakeResult {
+export function acceptServerHandshake(
+  request: HttpHead,
+  options: ServerHandshakeOptions = {},
+): ServerHandshakeResult {
   if (request.method === undefined) {
     throw new Error('acceptServerHandshake needs a request head (parse it with HeadParser("request"))');
   }
@@ -167,13 +176,17 @@ export function acceptServerHandshake(request: HttpHead, options: ServerHandshak
   for (const [name, value] of extra) {
     checkHeader(name, value);
     if (SERVER_OWNED.includes(name.toLowerCase())) {
-      throw new Error(`header ${name} is set by the handshake; use the chooseProtocol / perMessageDeflate options instead`);
+      throw new Error(
+        `header ${name} is set by the handshake; use the chooseProtocol / perMessageDeflate options instead`,
+      );
     }
   }
 
   // 4.2.1 item 1: an HTTP/1.1 or higher GET request.
   if (request.method !== 'GET') {
-    return reject(405, `the WebSocket handshake must be a GET request, not ${request.method}`, [['Allow', 'GET']]);
+    return reject(405, `the WebSocket handshake must be a GET request, not ${request.method}`, [
+      ['Allow', 'GET'],
+    ]);
   }
   if (!isHttp11OrLater(request.version)) {
     return reject(400, `the WebSocket handshake needs HTTP/1.1 or later, not HTTP/${request.version}`);
@@ -184,7 +197,12 @@ export function acceptServerHandshake(request: HttpHead, options: ServerHandshak
   if (hosts.length > 1) return reject(400, 'more than one Host header');
   // 4.2.1 items 3 and 4.
   if (!headerHasToken(request, 'Upgrade', 'websocket')) {
-    return reject(400, getHeaderValues(request, 'Upgrade').length === 0 ? 'missing Upgrade: websocket header' : 'Upgrade header does not name websocket');
+    return reject(
+      400,
+      getHeaderValues(request, 'Upgrade').length === 0
+        ? 'missing Upgrade: websocket header'
+        : 'Upgrade header does not name websocket',
+    );
   }
   if (!headerHasToken(request, 'Connection', 'upgrade')) {
     return reject(400, 'Connection header does not include Upgrade');
@@ -192,7 +210,10 @@ export function acceptServerHandshake(request: HttpHead, options: ServerHandshak
   // 4.2.1 item 6, 4.4: any other version gets 426 and the version we speak.
   const versions = getHeaderValues(request, 'Sec-WebSocket-Version');
   if (versions.length !== 1 || versions[0] !== '13') {
-    const got = versions.length === 0 ? 'missing Sec-WebSocket-Version' : `unsupported Sec-WebSocket-Version ${versions.join(', ')}`;
+    const got =
+      versions.length === 0
+        ? 'missing Sec-WebSocket-Version'
+        : `unsupported Sec-WebSocket-Version ${versions.join(', ')}`;
     return reject(426, `${got}; this server speaks version 13`, [['Sec-WebSocket-Version', '13']]);
   }
   // 4.2.1 item 5: exactly one key, base64 of 16 bytes.
@@ -206,7 +227,8 @@ export function acceptServerHandshake(request: HttpHead, options: ServerHandshak
   const offered: string[] = [];
   for (const value of getHeaderValues(request, 'Sec-WebSocket-Protocol')) {
     for (const element of splitList(value)) {
-      if (!isToken(element)) return reject(400, `invalid subprotocol name in Sec-WebSocket-Protocol: ${printable(element)}`);
+      if (!isToken(element))
+        return reject(400, `invalid subprotocol name in Sec-WebSocket-Protocol: ${printable(element)}`);
       offered.push(element);
     }
   }
@@ -311,8 +333,17 @@ export interface ClientRequest {
 }
 
 export type ClientHandshakeResult =
-  | { ok: true; protocol: string | null; extensions: string; perMessageDeflate: PerMessageDeflateParams | null }
-  | { ok: false; reason: string; /** The response status, for a caller that handles 401, 3xx, ... */ status: number };
+  | {
+      ok: true;
+      protocol: string | null;
+      extensions: string;
+      perMessageDeflate: PerMessageDeflateParams | null;
+    }
+  | {
+      ok: false;
+      reason: string;
+      /** The response status, for a caller that handles 401, 3xx, ... */ status: number;
+    };
 
 // Headers the handshake writes itself, with the option to use instead.
 const CLIENT_OWNED: Record<string, string> = {
@@ -330,16 +361,22 @@ const CLIENT_OWNED: Record<string, string> = {
 export function createClientRequest(options: ClientRequestOptions): ClientRequest {
   const { host, path } = options;
   if (typeof host !== 'string' || host === '' || !isVisibleAscii(host)) {
-    throw new Error(`host must be a non-empty host[:port] without spaces or control characters, got ${JSON.stringify(host)}`);
+    throw new Error(
+      `host must be a non-empty host[:port] without spaces or control characters, got ${JSON.stringify(host)}`,
+    );
   }
   if (typeof path !== 'string' || !path.startsWith('/') || !isVisibleAscii(path)) {
-    throw new Error(`path must start with "/" and hold only visible ASCII (percent-encode the rest), got ${JSON.stringify(path)}`);
+    throw new Error(
+      `path must start with "/" and hold only visible ASCII (percent-encode the rest), got ${JSON.stringify(path)}`,
+    );
   }
   const protocols = [...(options.protocols ?? [])];
   const seen = new Set<string>();
   for (const p of protocols) {
     if (typeof p !== 'string' || !isToken(p)) {
-      throw new Error(`subprotocol ${JSON.stringify(p)} is not an HTTP token (RFC 6455 4.1: letters, digits and !#$%&'*+-.^_\`|~)`);
+      throw new Error(
+        `subprotocol ${JSON.stringify(p)} is not an HTTP token (RFC 6455 4.1: letters, digits and !#$%&'*+-.^_\`|~)`,
+      );
     }
     if (seen.has(p)) throw new Error(`subprotocol ${JSON.stringify(p)} is listed twice; list each once`);
     seen.add(p);
@@ -348,13 +385,18 @@ export function createClientRequest(options: ClientRequestOptions): ClientReques
     throw new Error(`origin ${JSON.stringify(options.origin)} is not a valid header value`);
   }
   const deflate =
-    options.perMessageDeflate === true ? {} : options.perMessageDeflate ? { ...options.perMessageDeflate } : null;
+    options.perMessageDeflate === true
+      ? {}
+      : options.perMessageDeflate
+        ? { ...options.perMessageDeflate }
+        : null;
   if (deflate !== null) validateDeflateClientOptions(deflate);
   const extra = headerPairs(options.headers ?? []);
   for (const [name, value] of extra) {
     checkHeader(name, value);
     const option = CLIENT_OWNED[name.toLowerCase()];
-    if (option !== undefined) throw new Error(`header ${name} is set by the handshake; use the option ${option} instead`);
+    if (option !== undefined)
+      throw new Error(`header ${name} is set by the handshake; use the option ${option} instead`);
   }
 
   const keyBytes = new Uint8Array(16);
@@ -370,7 +412,8 @@ export function createClientRequest(options: ClientRequestOptions): ClientReques
   ];
   if (protocols.length > 0) headers.push(['Sec-WebSocket-Protocol', protocols.join(', ')]);
   if (options.origin !== undefined) headers.push(['Origin', options.origin]);
-  if (deflate !== null) headers.push(['Sec-WebSocket-Extensions', formatExtensions([createDeflateOffer(deflate)])]);
+  if (deflate !== null)
+    headers.push(['Sec-WebSocket-Extensions', formatExtensions([createDeflateOffer(deflate)])]);
   headers.push(...extra);
 
   let head = `GET ${path} HTTP/1.1\r\n`;
@@ -401,17 +444,26 @@ export function checkServerResponse(
   }
   // Step 1: anything but 101 is handled as HTTP (auth, redirects) by the caller, or fails.
   if (status !== 101) {
-    return fail(`expected 101 Switching Protocols, got ${status}${response.statusText ? ' ' + response.statusText : ''}`);
+    return fail(
+      `expected 101 Switching Protocols, got ${status}${response.statusText ? ' ' + response.statusText : ''}`,
+    );
   }
   // Steps 2 and 3.
-  if (!headerHasToken(response, 'Upgrade', 'websocket')) return fail('response Upgrade header does not name websocket');
-  if (!headerHasToken(response, 'Connection', 'upgrade')) return fail('response Connection header does not include Upgrade');
+  if (!headerHasToken(response, 'Upgrade', 'websocket'))
+    return fail('response Upgrade header does not name websocket');
+  if (!headerHasToken(response, 'Connection', 'upgrade'))
+    return fail('response Connection header does not include Upgrade');
   // Step 4.
   const accepts = getHeaderValues(response, 'Sec-WebSocket-Accept');
   if (accepts.length !== 1) {
-    return fail(accepts.length === 0 ? 'missing Sec-WebSocket-Accept header' : 'more than one Sec-WebSocket-Accept header');
+    return fail(
+      accepts.length === 0
+        ? 'missing Sec-WebSocket-Accept header'
+        : 'more than one Sec-WebSocket-Accept header',
+    );
   }
-  if (accepts[0] !== computeAccept(sent.key)) return fail('Sec-WebSocket-Accept does not match the key we sent');
+  if (accepts[0] !== computeAccept(sent.key))
+    return fail('Sec-WebSocket-Accept does not match the key we sent');
 
   // Step 6: one subprotocol, and one we offered.
   const protocolValues = getHeaderValues(response, 'Sec-WebSocket-Protocol');
@@ -442,7 +494,7 @@ export function checkServerResponse(
     if (!checked.ok) return fail(checked.reason);
     perMessageDeflate = checked.params;
   }
-  const extensions = parsed.extensions.length > 0 ? formatExtensions(parsed.extensions as Extension[]) : '';
+  const extensions = parsed.extensions.length > 0 ? formatExtensions(parsed.extensions) : '';
   return { ok: true, protocol, extensions, perMessageDeflate };
 }
 
@@ -462,7 +514,8 @@ function fillRandom(bytes: Uint8Array, randomFill: ((bytes: Uint8Array) => void)
 // Small helpers
 
 function headerPairs(headers: HeaderList): [string, string][] {
-  if (Array.isArray(headers)) return (headers as readonly (readonly [string, string])[]).map(([n, v]) => [n, v]);
+  if (Array.isArray(headers))
+    return (headers as readonly (readonly [string, string])[]).map(([n, v]) => [n, v]);
   return Object.entries(headers as Readonly<Record<string, string>>);
 }
 
@@ -471,7 +524,9 @@ function checkHeader(name: string, value: string): void {
     throw new Error(`header name ${JSON.stringify(name)} is not an HTTP token`);
   }
   if (typeof value !== 'string' || !isValidHeaderValue(value)) {
-    throw new Error(`value of header ${name} holds CR, LF or another control character (or is not a string); remove them`);
+    throw new Error(
+      `value of header ${name} holds CR, LF or another control character (or is not a string); remove them`,
+    );
   }
 }
 

@@ -40,13 +40,25 @@ function expectError(result: HeadParseResult): { status: number; reason: string 
 }
 
 /** Feeds `chunks` in order until the parser finishes; returns the result and the bytes after the head. */
-function feedAll(kind: 'request' | 'response', chunks: Uint8Array[], limits = {}): { result: HeadParseResult; after: string } {
+function feedAll(
+  kind: 'request' | 'response',
+  chunks: Uint8Array[],
+  limits = {},
+): { result: HeadParseResult; after: string } {
   const parser = new HeadParser(kind, limits);
   for (let i = 0; i < chunks.length; i++) {
     const result = parser.feed(chunks[i]!);
     if (result.done) {
       if (!result.ok) return { result, after: '' };
-      return { result, after: text(result.rest) + chunks.slice(i + 1).map(text).join('') };
+      return {
+        result,
+        after:
+          text(result.rest) +
+          chunks
+            .slice(i + 1)
+            .map(text)
+            .join(''),
+      };
     }
   }
   return { result: { done: false }, after: '' };
@@ -133,7 +145,8 @@ describe('incremental parsing', () => {
         fc.uint8Array({ maxLength: 40 }),
         fc.array(fc.nat(), { maxLength: 10 }),
         (headers, tail, cuts) => {
-          const head = 'GET /x?y=1 HTTP/1.1\r\n' + headers.map(([n, v]) => `${n}: ${v}\r\n`).join('') + '\r\n';
+          const head =
+            'GET /x?y=1 HTTP/1.1\r\n' + headers.map(([n, v]) => `${n}: ${v}\r\n`).join('') + '\r\n';
           const data = new Uint8Array([...bytes(head), ...tail]);
           const whole = expectHead(parseHead('request', data));
           expect(whole.head.headers).toEqual(headers);
@@ -148,7 +161,20 @@ describe('incremental parsing', () => {
 
   test('property: random bytes never throw, and every split gives the same outcome', () => {
     const piece = fc.oneof(
-      fc.constantFrom('\r\n', '\r\n\r\n', '\r', '\n', ': ', ' ', 'GET / HTTP/1.1', 'HTTP/1.1 101 OK', 'a', '\t', '\0', ','),
+      fc.constantFrom(
+        '\r\n',
+        '\r\n\r\n',
+        '\r',
+        '\n',
+        ': ',
+        ' ',
+        'GET / HTTP/1.1',
+        'HTTP/1.1 101 OK',
+        'a',
+        '\t',
+        '\0',
+        ',',
+      ),
       fc.string({ maxLength: 5 }).map((s) => s.replace(/[^\x00-\xff]/g, 'x')),
     );
     fc.assert(
@@ -162,7 +188,10 @@ describe('incremental parsing', () => {
           const limits = { maxHeadBytes, maxHeaders: 3 };
           const one = feedAll(kind, [data], limits);
           const split = feedAll(kind, splitAt(data, cuts), limits);
-          expect(split.result).toEqual({ ...one.result, ...(one.result.done && one.result.ok ? { rest: expect.anything() } : {}) });
+          expect(split.result).toEqual({
+            ...one.result,
+            ...(one.result.done && one.result.ok ? { rest: expect.anything() } : {}),
+          });
           expect(split.after).toBe(one.after);
         },
       ),
@@ -198,7 +227,11 @@ describe('limits (431)', () => {
 
   test('custom header count limit', () => {
     expectHead(parseHead('request', bytes('GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n'), { maxHeaders: 2 }));
-    expect(expectError(parseHead('request', bytes('GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n'), { maxHeaders: 2 })).status).toBe(431);
+    expect(
+      expectError(
+        parseHead('request', bytes('GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n'), { maxHeaders: 2 }),
+      ).status,
+    ).toBe(431);
   });
 
   test('empty lines before the request line count against the byte limit', () => {
@@ -256,7 +289,9 @@ describe('malformed heads (400)', () => {
   });
 
   test('header values keep inner spaces and obs-text, and lose surrounding whitespace', () => {
-    const { head } = expectHead(parseHead('request', bytes('GET / HTTP/1.1\r\nX: \t a  b\xe9 \t\r\nY:\r\n\r\n')));
+    const { head } = expectHead(
+      parseHead('request', bytes('GET / HTTP/1.1\r\nX: \t a  b\xe9 \t\r\nY:\r\n\r\n')),
+    );
     expect(head.headers).toEqual([
       ['X', 'a  b\xe9'],
       ['Y', ''],
@@ -308,12 +343,27 @@ describe('header helpers', () => {
   test('isToken', () => {
     expect(isToken('permessage-deflate')).toBe(true);
     expect(isToken("!#$%&'*+-.^_`|~09AZaz")).toBe(true);
-    for (const bad of ['', 'a b', 'a,b', 'a"', 'a;', 'a=b', '\u00e9', 'a/b']) expect(isToken(bad)).toBe(false);
+    for (const bad of ['', 'a b', 'a,b', 'a"', 'a;', 'a=b', '\u00e9', 'a/b'])
+      expect(isToken(bad)).toBe(false);
   });
 
   test('headFromRaw builds a head from Node-style rawHeaders', () => {
-    const built = headFromRaw({ method: 'GET', target: '/a', version: '1.1', rawHeaders: ['Host', 'h', 'X', '1', 'x', '2'] });
-    expect(built).toEqual({ method: 'GET', target: '/a', version: '1.1', headers: [['Host', 'h'], ['X', '1'], ['x', '2']] });
+    const built = headFromRaw({
+      method: 'GET',
+      target: '/a',
+      version: '1.1',
+      rawHeaders: ['Host', 'h', 'X', '1', 'x', '2'],
+    });
+    expect(built).toEqual({
+      method: 'GET',
+      target: '/a',
+      version: '1.1',
+      headers: [
+        ['Host', 'h'],
+        ['X', '1'],
+        ['x', '2'],
+      ],
+    });
     expect(headFromRaw({ status: 101, version: 'HTTP/1.1', rawHeaders: [] }).version).toBe('1.1');
   });
 });

@@ -120,7 +120,11 @@ export class HeadParser {
 }
 
 /** Parses a complete head in one call (convenience over HeadParser). */
-export function parseHead(kind: 'request' | 'response', bytes: Uint8Array, limits?: HeadLimits): HeadParseResult {
+export function parseHead(
+  kind: 'request' | 'response',
+  bytes: Uint8Array,
+  limits?: HeadLimits,
+): HeadParseResult {
   return new HeadParser(kind, limits).feed(bytes);
 }
 
@@ -303,7 +307,8 @@ export function splitList(value: string): string[] {
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i);
     if (quoted) {
-      if (c === 0x5c) i++; // quoted-pair: skip the escaped char
+      if (c === 0x5c)
+        i++; // quoted-pair: skip the escaped char
       else if (c === 0x22) quoted = false;
     } else if (c === 0x22) {
       quoted = true;
@@ -347,7 +352,10 @@ export function headFromRaw(fields: {
   for (let i = 0; i + 1 < fields.rawHeaders.length; i += 2) {
     headers.push([fields.rawHeaders[i]!, fields.rawHeaders[i + 1]!]);
   }
-  const head: HttpHead = { version: fields.version.startsWith('HTTP/') ? fields.version.slice(5) : fields.version, headers };
+  const head: HttpHead = {
+    version: fields.version.startsWith('HTTP/') ? fields.version.slice(5) : fields.version,
+    headers,
+  };
   if (fields.method !== undefined) head.method = fields.method;
   if (fields.target !== undefined) head.target = fields.target;
   if (fields.status !== undefined) head.status = fields.status;

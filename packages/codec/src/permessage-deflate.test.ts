@@ -75,7 +75,10 @@ describe('RFC 7692 7.1: the client offer', () => {
 
 describe('RFC 7692 7.1: the server accepts the first offer it can honour', () => {
   test('a plain offer is accepted with an empty response', () => {
-    expect(serverAccepts('permessage-deflate')).toEqual({ response: 'permessage-deflate', params: DEFAULT_PARAMS });
+    expect(serverAccepts('permessage-deflate')).toEqual({
+      response: 'permessage-deflate',
+      params: DEFAULT_PARAMS,
+    });
   });
 
   test('offers for other extensions are skipped', () => {
@@ -86,8 +89,18 @@ describe('RFC 7692 7.1: the server accepts the first offer it can honour', () =>
   describe('7.1.1.1 server_no_context_takeover', () => {
     test.each([
       ['permessage-deflate', {}, 'permessage-deflate', false],
-      ['permessage-deflate; server_no_context_takeover', {}, 'permessage-deflate; server_no_context_takeover', true],
-      ['permessage-deflate', { serverNoContextTakeover: true }, 'permessage-deflate; server_no_context_takeover', true],
+      [
+        'permessage-deflate; server_no_context_takeover',
+        {},
+        'permessage-deflate; server_no_context_takeover',
+        true,
+      ],
+      [
+        'permessage-deflate',
+        { serverNoContextTakeover: true },
+        'permessage-deflate; server_no_context_takeover',
+        true,
+      ],
       ['permessage-deflate; server_no_context_takeover', { serverNoContextTakeover: false }, null, false],
     ] as const)('%s with %j -> %s', (offer, options, response, reset) => {
       const accepted = serverAccepts(offer, options);
@@ -99,9 +112,24 @@ describe('RFC 7692 7.1: the server accepts the first offer it can honour', () =>
   describe('7.1.1.2 client_no_context_takeover', () => {
     test.each([
       ['permessage-deflate', {}, 'permessage-deflate', false],
-      ['permessage-deflate; client_no_context_takeover', {}, 'permessage-deflate; client_no_context_takeover', true],
-      ['permessage-deflate', { clientNoContextTakeover: true }, 'permessage-deflate; client_no_context_takeover', true],
-      ['permessage-deflate; client_no_context_takeover', { clientNoContextTakeover: false }, 'permessage-deflate', true],
+      [
+        'permessage-deflate; client_no_context_takeover',
+        {},
+        'permessage-deflate; client_no_context_takeover',
+        true,
+      ],
+      [
+        'permessage-deflate',
+        { clientNoContextTakeover: true },
+        'permessage-deflate; client_no_context_takeover',
+        true,
+      ],
+      [
+        'permessage-deflate; client_no_context_takeover',
+        { clientNoContextTakeover: false },
+        'permessage-deflate',
+        true,
+      ],
       ['permessage-deflate', { clientNoContextTakeover: false }, 'permessage-deflate', false],
     ] as const)('%s with %j -> %s', (offer, options, response, reset) => {
       const accepted = serverAccepts(offer, options);
@@ -113,12 +141,37 @@ describe('RFC 7692 7.1: the server accepts the first offer it can honour', () =>
   describe('7.1.2.1 server_max_window_bits', () => {
     test.each([
       ['permessage-deflate', {}, 'permessage-deflate', 15],
-      ['permessage-deflate', { serverMaxWindowBits: 11 }, 'permessage-deflate; server_max_window_bits=11', 11],
-      ['permessage-deflate; server_max_window_bits=10', {}, 'permessage-deflate; server_max_window_bits=10', 10],
-      ['permessage-deflate; server_max_window_bits=10', { serverMaxWindowBits: 12 }, 'permessage-deflate; server_max_window_bits=10', 10],
-      ['permessage-deflate; server_max_window_bits=12', { serverMaxWindowBits: 10 }, 'permessage-deflate; server_max_window_bits=10', 10],
+      [
+        'permessage-deflate',
+        { serverMaxWindowBits: 11 },
+        'permessage-deflate; server_max_window_bits=11',
+        11,
+      ],
+      [
+        'permessage-deflate; server_max_window_bits=10',
+        {},
+        'permessage-deflate; server_max_window_bits=10',
+        10,
+      ],
+      [
+        'permessage-deflate; server_max_window_bits=10',
+        { serverMaxWindowBits: 12 },
+        'permessage-deflate; server_max_window_bits=10',
+        10,
+      ],
+      [
+        'permessage-deflate; server_max_window_bits=12',
+        { serverMaxWindowBits: 10 },
+        'permessage-deflate; server_max_window_bits=10',
+        10,
+      ],
       ['permessage-deflate; server_max_window_bits=8', {}, null, 0],
-      ['permessage-deflate; server_max_window_bits=8', { supportsWindowBits8: true }, 'permessage-deflate; server_max_window_bits=8', 8],
+      [
+        'permessage-deflate; server_max_window_bits=8',
+        { supportsWindowBits8: true },
+        'permessage-deflate; server_max_window_bits=8',
+        8,
+      ],
       ['permessage-deflate; server_max_window_bits=9', {}, 'permessage-deflate; server_max_window_bits=9', 9],
     ] as const)('%s with %j -> %s', (offer, options, response, bits) => {
       const accepted = serverAccepts(offer, options);
@@ -132,11 +185,31 @@ describe('RFC 7692 7.1: the server accepts the first offer it can honour', () =>
       ['permessage-deflate', {}, 'permessage-deflate', 15],
       ['permessage-deflate', { clientMaxWindowBits: 10 }, null, 0],
       ['permessage-deflate; client_max_window_bits', {}, 'permessage-deflate', 15],
-      ['permessage-deflate; client_max_window_bits', { clientMaxWindowBits: 10 }, 'permessage-deflate; client_max_window_bits=10', 10],
+      [
+        'permessage-deflate; client_max_window_bits',
+        { clientMaxWindowBits: 10 },
+        'permessage-deflate; client_max_window_bits=10',
+        10,
+      ],
       ['permessage-deflate; client_max_window_bits=12', {}, 'permessage-deflate', 15],
-      ['permessage-deflate; client_max_window_bits=12', { clientMaxWindowBits: 10 }, 'permessage-deflate; client_max_window_bits=10', 10],
-      ['permessage-deflate; client_max_window_bits=9', { clientMaxWindowBits: 10 }, 'permessage-deflate; client_max_window_bits=9', 9],
-      ['permessage-deflate; client_max_window_bits', { clientMaxWindowBits: 8 }, 'permessage-deflate; client_max_window_bits=8', 8],
+      [
+        'permessage-deflate; client_max_window_bits=12',
+        { clientMaxWindowBits: 10 },
+        'permessage-deflate; client_max_window_bits=10',
+        10,
+      ],
+      [
+        'permessage-deflate; client_max_window_bits=9',
+        { clientMaxWindowBits: 10 },
+        'permessage-deflate; client_max_window_bits=9',
+        9,
+      ],
+      [
+        'permessage-deflate; client_max_window_bits',
+        { clientMaxWindowBits: 8 },
+        'permessage-deflate; client_max_window_bits=8',
+        8,
+      ],
     ] as const)('%s with %j -> %s', (offer, options, response, bits) => {
       const accepted = serverAccepts(offer, options);
       expect(accepted?.response ?? null).toBe(response);
@@ -165,7 +238,9 @@ describe('RFC 7692 7.1: the server accepts the first offer it can honour', () =>
   });
 
   test('quoted values are the same as tokens', () => {
-    expect(serverAccepts('permessage-deflate; server_max_window_bits="10"')?.params.serverMaxWindowBits).toBe(10);
+    expect(serverAccepts('permessage-deflate; server_max_window_bits="10"')?.params.serverMaxWindowBits).toBe(
+      10,
+    );
   });
 
   test('invalid server options throw', () => {
@@ -201,7 +276,9 @@ describe('RFC 7692 7.1: the server accepts the first offer it can honour', () =>
 
     test('13.7: three offers; without 8-bit support the second is taken', () => {
       const offers = [offer(true, 8), offer(true, 0), offer(false, 0)].join(', ');
-      expect(serverAccepts(offers)?.response).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
+      expect(serverAccepts(offers)?.response).toBe(
+        'permessage-deflate; server_no_context_takeover; client_no_context_takeover',
+      );
       expect(serverAccepts(offers, { supportsWindowBits8: true })?.params.serverMaxWindowBits).toBe(8);
     });
   });
@@ -219,7 +296,12 @@ describe('RFC 7692 7.1: the client checks the response', () => {
       ),
     ).toEqual({
       ok: true,
-      params: { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 11 },
+      params: {
+        serverNoContextTakeover: true,
+        clientNoContextTakeover: true,
+        serverMaxWindowBits: 10,
+        clientMaxWindowBits: 11,
+      },
     });
   });
 
@@ -248,42 +330,51 @@ describe('RFC 7692 7.1: the client checks the response', () => {
     ['permessage-deflate; server_max_window_bits=11', { serverMaxWindowBits: 10 }, /exceeds/],
     ['permessage-deflate; client_max_window_bits=8', {}, /supportsWindowBits8/],
     ['x-other', {}, /unexpected extension/],
-  ] as [string, PerMessageDeflateClientOptions, RegExp][])('rejects %s (offered %j)', (response, options, reason) => {
-    const result = clientChecks(response, options);
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).toMatch(reason);
-  });
+  ] as [string, PerMessageDeflateClientOptions, RegExp][])(
+    'rejects %s (offered %j)',
+    (response, options, reason) => {
+      const result = clientChecks(response, options);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.reason).toMatch(reason);
+    },
+  );
 
   test('server_max_window_bits=8 from the server is fine for our inflater; client 8 with support too', () => {
     const server8 = clientChecks('permessage-deflate; server_max_window_bits=8');
     expect(server8.ok && server8.params.serverMaxWindowBits).toBe(8);
-    const client8 = clientChecks('permessage-deflate; client_max_window_bits=8', { supportsWindowBits8: true });
+    const client8 = clientChecks('permessage-deflate; client_max_window_bits=8', {
+      supportsWindowBits8: true,
+    });
     expect(client8.ok && client8.params.clientMaxWindowBits).toBe(8);
   });
 });
 
 describe('round trip: offer -> server accept -> client check', () => {
   const bits = fc.integer({ min: 8, max: 15 });
-  const clientOptions = fc.record(
-    {
-      serverNoContextTakeover: fc.boolean(),
-      clientNoContextTakeover: fc.boolean(),
-      serverMaxWindowBits: bits,
-      clientMaxWindowBits: fc.oneof(fc.boolean(), bits),
-      supportsWindowBits8: fc.boolean(),
-    },
-    { requiredKeys: [] },
-  ).filter((o) => !(o.clientMaxWindowBits === 8 && o.supportsWindowBits8 !== true));
-  const serverOptions = fc.record(
-    {
-      serverNoContextTakeover: fc.boolean(),
-      clientNoContextTakeover: fc.boolean(),
-      serverMaxWindowBits: bits,
-      clientMaxWindowBits: bits,
-      supportsWindowBits8: fc.boolean(),
-    },
-    { requiredKeys: [] },
-  ).filter((o) => !(o.serverMaxWindowBits === 8 && o.supportsWindowBits8 !== true));
+  const clientOptions = fc
+    .record(
+      {
+        serverNoContextTakeover: fc.boolean(),
+        clientNoContextTakeover: fc.boolean(),
+        serverMaxWindowBits: bits,
+        clientMaxWindowBits: fc.oneof(fc.boolean(), bits),
+        supportsWindowBits8: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    )
+    .filter((o) => !(o.clientMaxWindowBits === 8 && o.supportsWindowBits8 !== true));
+  const serverOptions = fc
+    .record(
+      {
+        serverNoContextTakeover: fc.boolean(),
+        clientNoContextTakeover: fc.boolean(),
+        serverMaxWindowBits: bits,
+        clientMaxWindowBits: bits,
+        supportsWindowBits8: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    )
+    .filter((o) => !(o.serverMaxWindowBits === 8 && o.supportsWindowBits8 !== true));
 
   test('property: whatever the server accepts, the client accepts, and both agree on the parameters', () => {
     fc.assert(
@@ -306,7 +397,8 @@ describe('round trip: offer -> server accept -> client check', () => {
         expect(c.serverMaxWindowBits).toBe(s.serverMaxWindowBits);
         // Our compressor's window never exceeds what the server's inflater was told.
         expect(c.clientMaxWindowBits).toBeLessThanOrEqual(s.clientMaxWindowBits);
-        if (client.serverMaxWindowBits !== undefined) expect(s.serverMaxWindowBits).toBeLessThanOrEqual(client.serverMaxWindowBits);
+        if (client.serverMaxWindowBits !== undefined)
+          expect(s.serverMaxWindowBits).toBeLessThanOrEqual(client.serverMaxWindowBits);
         if (client.serverNoContextTakeover === true) expect(s.serverNoContextTakeover).toBe(true);
       }),
       FC,

@@ -26,8 +26,7 @@ export interface MessageCompressor {
 }
 
 export type InflateResult =
-  | { ok: true; data: Uint8Array[] }
-  | { ok: false; reason: 'too-big' | 'corrupt'; message: string };
+  { ok: true; data: Uint8Array[] } | { ok: false; reason: 'too-big' | 'corrupt'; message: string };
 
 /**
  * Synchronous raw-INFLATE for the messages this side receives. Called once per received frame of a
@@ -100,7 +99,8 @@ export interface PerMessageDeflateClientOptions {
   supportsWindowBits8?: boolean;
 }
 
-export type DeflateResponseResult = { ok: true; params: PerMessageDeflateParams } | { ok: false; reason: string };
+export type DeflateResponseResult =
+  { ok: true; params: PerMessageDeflateParams } | { ok: false; reason: string };
 
 // Parameters of one offer or response, after the checks every element must pass.
 interface ParsedParams {
@@ -177,7 +177,9 @@ function checkBits(where: string, value: unknown, allow8: boolean): number {
     throw new Error(`${where} must be an integer from 8 to 15, got ${String(value)}`);
   }
   if (value === 8 && !allow8) {
-    throw new Error(`${where} = 8 needs a compressor that honours an 8-bit window: set supportsWindowBits8 (or use 9..15)`);
+    throw new Error(
+      `${where} = 8 needs a compressor that honours an 8-bit window: set supportsWindowBits8 (or use 9..15)`,
+    );
   }
   return value;
 }
@@ -185,15 +187,18 @@ function checkBits(where: string, value: unknown, allow8: boolean): number {
 /** Throws when server options are out of range (caller misuse). */
 export function validateDeflateServerOptions(options: PerMessageDeflateServerOptions): void {
   const allow8 = options.supportsWindowBits8 === true;
-  if (options.serverMaxWindowBits !== undefined) checkBits('serverMaxWindowBits', options.serverMaxWindowBits, allow8);
+  if (options.serverMaxWindowBits !== undefined)
+    checkBits('serverMaxWindowBits', options.serverMaxWindowBits, allow8);
   // Our inflater can read any window, so 8 is fine for the client's side.
-  if (options.clientMaxWindowBits !== undefined) checkBits('clientMaxWindowBits', options.clientMaxWindowBits, true);
+  if (options.clientMaxWindowBits !== undefined)
+    checkBits('clientMaxWindowBits', options.clientMaxWindowBits, true);
 }
 
 /** Throws when client options are out of range (caller misuse). */
 export function validateDeflateClientOptions(options: PerMessageDeflateClientOptions): void {
   const allow8 = options.supportsWindowBits8 === true;
-  if (options.serverMaxWindowBits !== undefined) checkBits('serverMaxWindowBits', options.serverMaxWindowBits, true);
+  if (options.serverMaxWindowBits !== undefined)
+    checkBits('serverMaxWindowBits', options.serverMaxWindowBits, true);
   const c = options.clientMaxWindowBits;
   if (c !== undefined && typeof c !== 'boolean') checkBits('clientMaxWindowBits', c, allow8);
 }
@@ -242,7 +247,8 @@ function acceptOffer(
   //   yes     | false     | -        | yes (its own promise)
   //   no      | false     | -        | no
   const askClientReset =
-    options.clientNoContextTakeover === true || (parsed.clientNoContextTakeover && options.clientNoContextTakeover !== false);
+    options.clientNoContextTakeover === true ||
+    (parsed.clientNoContextTakeover && options.clientNoContextTakeover !== false);
   if (askClientReset) response.push({ name: 'client_no_context_takeover', value: null });
 
   // server_max_window_bits (7.1.2.1): the answer may never exceed the offered value.
@@ -293,8 +299,10 @@ function acceptOffer(
 export function createDeflateOffer(options: PerMessageDeflateClientOptions = {}): Extension {
   validateDeflateClientOptions(options);
   const params: ExtensionParam[] = [];
-  if (options.serverNoContextTakeover === true) params.push({ name: 'server_no_context_takeover', value: null });
-  if (options.clientNoContextTakeover === true) params.push({ name: 'client_no_context_takeover', value: null });
+  if (options.serverNoContextTakeover === true)
+    params.push({ name: 'server_no_context_takeover', value: null });
+  if (options.clientNoContextTakeover === true)
+    params.push({ name: 'client_no_context_takeover', value: null });
   if (options.serverMaxWindowBits !== undefined) {
     params.push({ name: 'server_max_window_bits', value: String(options.serverMaxWindowBits) });
   }
@@ -312,7 +320,10 @@ export function checkDeflateResponse(
   response: Extension,
   options: PerMessageDeflateClientOptions = {},
 ): DeflateResponseResult {
-  const fail = (why: string): DeflateResponseResult => ({ ok: false, reason: `permessage-deflate response: ${why}` });
+  const fail = (why: string): DeflateResponseResult => ({
+    ok: false,
+    reason: `permessage-deflate response: ${why}`,
+  });
   if (response.name !== PERMESSAGE_DEFLATE) return fail(`unexpected extension ${response.name}`);
   const parsed = parseParams(response.params, 'response');
   if (typeof parsed === 'string') return fail(parsed);
@@ -331,9 +342,12 @@ export function checkDeflateResponse(
   //   s         | w > s   | fail
   let serverBits = parsed.serverMaxWindowBits ?? 15;
   if (options.serverMaxWindowBits !== undefined) {
-    if (parsed.serverMaxWindowBits === null) return fail('server_max_window_bits was requested but not confirmed');
+    if (parsed.serverMaxWindowBits === null)
+      return fail('server_max_window_bits was requested but not confirmed');
     if (parsed.serverMaxWindowBits > options.serverMaxWindowBits) {
-      return fail(`server_max_window_bits=${parsed.serverMaxWindowBits} exceeds the requested ${options.serverMaxWindowBits}`);
+      return fail(
+        `server_max_window_bits=${parsed.serverMaxWindowBits} exceeds the requested ${options.serverMaxWindowBits}`,
+      );
     }
     serverBits = parsed.serverMaxWindowBits;
   }
@@ -352,7 +366,9 @@ export function checkDeflateResponse(
     const answered = parsed.clientMaxWindowBits as number; // a response always carries a value
     clientBits = Math.min(clientBits, answered);
     if (clientBits === 8 && options.supportsWindowBits8 !== true) {
-      return fail('client_max_window_bits=8 cannot be honoured by this compressor (supportsWindowBits8 is not set)');
+      return fail(
+        'client_max_window_bits=8 cannot be honoured by this compressor (supportsWindowBits8 is not set)',
+      );
     }
   }
 
