@@ -20,15 +20,25 @@ describe('7.4 Status Codes', () => {
       expect(isReceivableCloseCode(code)).toBe(false);
     }
     const disagreements: number[] = [];
-    for (let code = 0; code < 65536; code++) if (isReceivableCloseCode(code) !== allowed(code)) disagreements.push(code);
+    for (let code = 0; code < 65536; code++)
+      if (isReceivableCloseCode(code) !== allowed(code)) disagreements.push(code);
     expect(disagreements).toEqual([]);
   });
 
   test('codes we may send: the same set, and encoding refuses the rest with a helpful message', () => {
     const disagreements: number[] = [];
-    for (let code = 0; code < 65536; code++) if (isSendableCloseCode(code) !== allowed(code)) disagreements.push(code);
+    for (let code = 0; code < 65536; code++)
+      if (isSendableCloseCode(code) !== allowed(code)) disagreements.push(code);
     expect(disagreements).toEqual([]);
-    for (const code of [CloseCode.NoStatus, CloseCode.Abnormal, CloseCode.TlsHandshake, 1004, 999, 5000, 1000.5]) {
+    for (const code of [
+      CloseCode.NoStatus,
+      CloseCode.Abnormal,
+      CloseCode.TlsHandshake,
+      1004,
+      999,
+      5000,
+      1000.5,
+    ]) {
       expect(() => encodeClosePayload(code)).toThrow(/may not be sent.*1000-1003, 1007-1014 or 3000-4999/);
     }
   });
@@ -48,7 +58,11 @@ describe('5.5.1 Close', () => {
   });
 
   test('decodes code and reason; empty payload is 1005', () => {
-    expect(decodeClosePayload(encodeClosePayload(3001, 'κόσμε'))).toEqual({ ok: true, code: 3001, reason: 'κόσμε' });
+    expect(decodeClosePayload(encodeClosePayload(3001, 'κόσμε'))).toEqual({
+      ok: true,
+      code: 3001,
+      reason: 'κόσμε',
+    });
     expect(decodeClosePayload(new Uint8Array(0))).toEqual({ ok: true, code: 1005, reason: '' });
   });
 
@@ -64,7 +78,10 @@ describe('5.5.1 Close', () => {
       ok: false,
       error: 'invalid-close-reason',
     });
-    expect(decodeClosePayload(Uint8Array.of(0x03, 0xe8, 0xce))).toEqual({ ok: false, error: 'invalid-close-reason' });
+    expect(decodeClosePayload(Uint8Array.of(0x03, 0xe8, 0xce))).toEqual({
+      ok: false,
+      error: 'invalid-close-reason',
+    });
   });
 });
 

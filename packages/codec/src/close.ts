@@ -35,9 +35,7 @@ export const MAX_CLOSE_REASON_BYTES = 123;
  * frameworks and applications. Anything else received is a protocol error (1002).
  */
 export function isValidCloseCode(code: number): boolean {
-  return (
-    (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
-  );
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
 /** Codes a peer may send us; the same set as isValidCloseCode. */
@@ -94,7 +92,8 @@ export function decodeClosePayload(payload: Uint8Array): ClosePayload {
   if (!isReceivableCloseCode(code)) return { ok: false, error: 'invalid-close-code' };
   const reasonBytes = payload.subarray(2);
   const validator = new Utf8Validator();
-  if (validator.push(reasonBytes) !== -1 || !validator.finish()) return { ok: false, error: 'invalid-close-reason' };
+  if (validator.push(reasonBytes) !== -1 || !validator.finish())
+    return { ok: false, error: 'invalid-close-reason' };
   return { ok: true, code, reason: decodeUtf8(reasonBytes) };
 }
 
@@ -105,7 +104,10 @@ export function decodeClosePayload(payload: Uint8Array): ClosePayload {
 export const PROTOCOL_ERRORS = {
   'length-top-bit': { code: 1002, reason: 'Frame length has its most significant bit set (RFC 6455 5.2)' },
   'reserved-opcode': { code: 1002, reason: 'Reserved opcode (RFC 6455 5.2)' },
-  'reserved-bits': { code: 1002, reason: 'RSV bit set without a negotiated extension that defines it (RFC 6455 5.2)' },
+  'reserved-bits': {
+    code: 1002,
+    reason: 'RSV bit set without a negotiated extension that defines it (RFC 6455 5.2)',
+  },
   'rsv1-misplaced': {
     code: 1002,
     reason: 'RSV1 is only allowed on the first frame of a data message (RFC 7692 6)',

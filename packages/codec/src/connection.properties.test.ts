@@ -24,7 +24,9 @@ function seededFill(seed: number): (bytes: Uint8Array) => void {
 
 /** Splits bytes at the given points (taken modulo the length), copying each piece: the codec unmasks in place. */
 function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % (bytes.length + 1))))].sort((a, b) => a - b);
+  const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % (bytes.length + 1))))].sort(
+    (a, b) => a - b,
+  );
   const pieces: Uint8Array[] = [];
   let pos = 0;
   for (const p of [...points, bytes.length]) {
@@ -53,7 +55,12 @@ const fragments = split;
 function zlibDeflate(): PerMessageDeflate {
   let pending: Uint8Array[] = [];
   return {
-    params: { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
+    params: {
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+      serverMaxWindowBits: 15,
+      clientMaxWindowBits: 15,
+    },
     threshold: 16,
     compressor: {
       compress(data) {
@@ -68,7 +75,10 @@ function zlibDeflate(): PerMessageDeflate {
         const input = concatBytes([...pending, Uint8Array.of(0, 0, 0xff, 0xff)]);
         pending = [];
         try {
-          return { ok: true, data: [inflateRawSync(input, { finishFlush: 2, maxOutputLength: Math.max(1, maxOutput) })] };
+          return {
+            ok: true,
+            data: [inflateRawSync(input, { finishFlush: 2, maxOutputLength: Math.max(1, maxOutput) })],
+          };
         } catch (error) {
           const tooBig = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
           return { ok: false, reason: tooBig ? 'too-big' : 'corrupt', message: String(error) };
@@ -88,22 +98,34 @@ type Action =
   | { type: 'pong'; data: Uint8Array };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({
-    type: fc.constant('message' as const),
-    kind: fc.constant('text' as const),
-    data: textBytes,
-    cuts: fc.array(fc.nat(), { maxLength: 4 }),
-    pings: fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: 2 }),
-  }) },
-  { weight: 6, arbitrary: fc.record({
-    type: fc.constant('message' as const),
-    kind: fc.constant('binary' as const),
-    data: fc.oneof({ weight: 12, arbitrary: smallBytes }, { weight: 1, arbitrary: bigBytes }),
-    cuts: fc.array(fc.nat(), { maxLength: 4 }),
-    pings: fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: 2 }),
-  }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('ping' as const), data: fc.uint8Array({ maxLength: 125 }) }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('pong' as const), data: fc.uint8Array({ maxLength: 125 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      type: fc.constant('message' as const),
+      kind: fc.constant('text' as const),
+      data: textBytes,
+      cuts: fc.array(fc.nat(), { maxLength: 4 }),
+      pings: fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: 2 }),
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      type: fc.constant('message' as const),
+      kind: fc.constant('binary' as const),
+      data: fc.oneof({ weight: 12, arbitrary: smallBytes }, { weight: 1, arbitrary: bigBytes }),
+      cuts: fc.array(fc.nat(), { maxLength: 4 }),
+      pings: fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: 2 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant('ping' as const), data: fc.uint8Array({ maxLength: 125 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant('pong' as const), data: fc.uint8Array({ maxLength: 125 }) }),
+  },
 );
 
 /** The bytes `sender` writes for an action; fragmented messages carry pings between their frames. */
@@ -163,7 +185,17 @@ describe('any split of the same byte stream yields the same events', () => {
           expect(pieces.state).toBe(whole.state);
           if (wire.length <= 4000) {
             const bytewise = new Connection(options);
-            expect(plain(feed(bytewise, split(wire, Array.from(wire, (_, i) => i))))).toEqual(plainExpected);
+            expect(
+              plain(
+                feed(
+                  bytewise,
+                  split(
+                    wire,
+                    Array.from(wire, (_, i) => i),
+                  ),
+                ),
+              ),
+            ).toEqual(plainExpected);
           }
         },
       ),
@@ -183,7 +215,8 @@ describe('a client and a server exchange arbitrary messages and close cleanly', 
         fc.boolean(),
         fc.nat(),
         (script, cuts, closeFromClient, closeCode, compress, seed) => {
-          const deflate = (): { perMessageDeflate?: PerMessageDeflate } => (compress ? { perMessageDeflate: zlibDeflate() } : {});
+          const deflate = (): { perMessageDeflate?: PerMessageDeflate } =>
+            compress ? { perMessageDeflate: zlibDeflate() } : {};
           const clientConn = new Connection({ role: 'client', randomFill: seededFill(seed), ...deflate() });
           const serverConn = new Connection({ role: 'server', ...deflate() });
           const peers = { client: clientConn, server: serverConn };

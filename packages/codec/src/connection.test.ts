@@ -5,7 +5,7 @@ import { Opcode } from './frames.js';
 import type { MessageCompressor, MessageDecompressor, PerMessageDeflate } from './permessage-deflate.js';
 import { PROTOCOL_ERRORS } from './close.js';
 import type { ProtocolErrorKind } from './close.js';
-import { TEST_KEY, bytesOf, closeOf, concatBytes, rawFrame, readFrames } from './testing/wire.js';
+import { bytesOf, closeOf, concatBytes, rawFrame, readFrames } from './testing/wire.js';
 import type { RawFrame } from './testing/wire.js';
 
 const noRandom = () => {};
@@ -21,7 +21,8 @@ const c = (frame: RawFrame) => rawFrame(frame);
 /** A frame as a server sends it (unmasked). */
 const s = (frame: RawFrame) => rawFrame({ ...frame, mask: null });
 const text = (e: Event | undefined) => {
-  if (e === undefined || (e.type !== 'text' && e.type !== 'fragment')) throw new Error(`not text: ${JSON.stringify(e)}`);
+  if (e === undefined || (e.type !== 'text' && e.type !== 'fragment'))
+    throw new Error(`not text: ${JSON.stringify(e)}`);
   return new TextDecoder().decode(e.data);
 };
 const hex = (str: string) => Uint8Array.from(str.split(' ').map((h) => parseInt(h, 16)));
@@ -29,7 +30,14 @@ const last = <T>(list: T[]) => list[list.length - 1];
 
 function expectFailed(conn: Connection, events: Event[], kind: ProtocolErrorKind, sendsClose = true): void {
   const { code, reason } = PROTOCOL_ERRORS[kind];
-  expect(last(events)).toEqual({ type: 'close', code, reason, initiator: 'local', wasClean: false, error: kind });
+  expect(last(events)).toEqual({
+    type: 'close',
+    code,
+    reason,
+    initiator: 'local',
+    wasClean: false,
+    error: kind,
+  });
   expect(events.filter((e) => e.type === 'close')).toHaveLength(1);
   expect(conn.state).toBe('CLOSED');
   expect(conn.shouldCloseTransport).toBe(true);
@@ -53,7 +61,9 @@ describe('5.7 Examples, received', () => {
 
   test('a single-frame masked text message, at a server', () => {
     const conn = server();
-    expect(conn.receive(hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'))).toEqual([{ type: 'text', data: bytesOf('Hello') }]);
+    expect(conn.receive(hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'))).toEqual([
+      { type: 'text', data: bytesOf('Hello') },
+    ]);
   });
 
   test('a fragmented unmasked text message', () => {
@@ -90,7 +100,10 @@ describe('5.7 Examples, received', () => {
 describe('chunk handling', () => {
   test('a payload inside one chunk is a view of it; unmasked in place', () => {
     const conn = server();
-    const chunk = concatBytes([c({ opcode: Opcode.Binary, payload: 'abc' }), c({ opcode: Opcode.Text, payload: 'de' })]);
+    const chunk = concatBytes([
+      c({ opcode: Opcode.Binary, payload: 'abc' }),
+      c({ opcode: Opcode.Text, payload: 'de' }),
+    ]);
     const [first, second] = conn.receive(chunk) as unknown as [{ data: Uint8Array }, { data: Uint8Array }];
     expect(first.data.buffer).toBe(chunk.buffer);
     expect(first.data.byteOffset).toBe(6);
@@ -204,7 +217,10 @@ describe('7.1.7 Fail the WebSocket Connection: every violation', () => {
       'expected-continuation',
       concatBytes([c({ opcode: Opcode.Text, fin: false }), c({ opcode: Opcode.Binary })]),
     ],
-    ['expected-continuation', concatBytes([c({ opcode: Opcode.Text, fin: false }), c({ opcode: Opcode.Text })])],
+    [
+      'expected-continuation',
+      concatBytes([c({ opcode: Opcode.Text, fin: false }), c({ opcode: Opcode.Text })]),
+    ],
     ['close-payload-length', c({ opcode: Opcode.Close, payload: hex('03') })],
     ['invalid-close-code', c({ opcode: Opcode.Close, payload: hex('03 ed') })],
     ['invalid-close-code', c({ opcode: Opcode.Close, payload: hex('03 ee') })],
@@ -224,10 +240,13 @@ describe('7.1.7 Fail the WebSocket Connection: every violation', () => {
   ];
 
   // Always three arguments: jest reads a longer callback as one that wants `done`.
-  test.each(cases.map(([kind, wire, options]) => [kind, wire, options ?? {}] as const))('%s at a server', (kind, wire, options) => {
-    const conn = server(options);
-    expectFailed(conn, conn.receive(wire), kind);
-  });
+  test.each(cases.map(([kind, wire, options]) => [kind, wire, options ?? {}] as const))(
+    '%s at a server',
+    (kind, wire, options) => {
+      const conn = server(options);
+      expectFailed(conn, conn.receive(wire), kind);
+    },
+  );
 
   test('masked-frame at a client', () => {
     const conn = client();
@@ -298,7 +317,10 @@ describe('10.4 Implementation-Specific Limits', () => {
 describe('8.1 Handling Errors in UTF-8-Encoded Data: fail fast', () => {
   test('an invalid byte closes 1007 before the rest of its frame arrives', () => {
     const conn = server();
-    const wire = c({ opcode: Opcode.Text, payload: concatBytes([bytesOf('Hello '), hex('ed a0 80'), bytesOf('world')]) });
+    const wire = c({
+      opcode: Opcode.Text,
+      payload: concatBytes([bytesOf('Hello '), hex('ed a0 80'), bytesOf('world')]),
+    });
     expect(conn.receive(wire.subarray(0, 6 + 6))).toEqual([]);
     expect(conn.state).toBe('OPEN');
     expectFailed(conn, conn.receive(wire.subarray(12, 14)), 'invalid-utf8');
@@ -317,7 +339,11 @@ describe('8.1 Handling Errors in UTF-8-Encoded Data: fail fast', () => {
 
   test('a fragment that ends invalid fails at once, before the message ends', () => {
     const conn = server();
-    expectFailed(conn, conn.receive(c({ opcode: Opcode.Text, payload: hex('41 f5'), fin: false })), 'invalid-utf8');
+    expectFailed(
+      conn,
+      conn.receive(c({ opcode: Opcode.Text, payload: hex('41 f5'), fin: false })),
+      'invalid-utf8',
+    );
   });
 
   test('binary messages are not validated', () => {
@@ -328,12 +354,18 @@ describe('8.1 Handling Errors in UTF-8-Encoded Data: fail fast', () => {
 describe('5.5.2 Ping and 5.5.3 Pong', () => {
   test('at most one pending pong: only the latest ping is answered until output is taken', () => {
     const conn = server();
-    conn.receive(concatBytes([c({ opcode: Opcode.Ping, payload: 'one' }), c({ opcode: Opcode.Ping, payload: 'two' })]));
+    conn.receive(
+      concatBytes([c({ opcode: Opcode.Ping, payload: 'one' }), c({ opcode: Opcode.Ping, payload: 'two' })]),
+    );
     conn.receive(c({ opcode: Opcode.Ping, payload: 'three' }));
     const frames = readFrames(conn.takeOutput());
-    expect(frames.map((f) => [f.opcode, new TextDecoder().decode(f.payload)])).toEqual([[Opcode.Pong, 'three']]);
+    expect(frames.map((f) => [f.opcode, new TextDecoder().decode(f.payload)])).toEqual([
+      [Opcode.Pong, 'three'],
+    ]);
     conn.receive(c({ opcode: Opcode.Ping }));
-    expect(readFrames(conn.takeOutput()).map((f) => [f.opcode, f.payload.length])).toEqual([[Opcode.Pong, 0]]);
+    expect(readFrames(conn.takeOutput()).map((f) => [f.opcode, f.payload.length])).toEqual([
+      [Opcode.Pong, 0],
+    ]);
   });
 
   test('a pending pong stays before the close reply', () => {
@@ -344,7 +376,9 @@ describe('5.5.2 Ping and 5.5.3 Pong', () => {
 
   test('autoPong: false leaves pings to the caller', () => {
     const conn = server({ autoPong: false });
-    expect(conn.receive(c({ opcode: Opcode.Ping, payload: 'x' }))).toEqual([{ type: 'ping', data: bytesOf('x') }]);
+    expect(conn.receive(c({ opcode: Opcode.Ping, payload: 'x' }))).toEqual([
+      { type: 'ping', data: bytesOf('x') },
+    ]);
     expect(conn.takeOutput()).toEqual([]);
   });
 
@@ -356,14 +390,21 @@ describe('5.5.2 Ping and 5.5.3 Pong', () => {
   });
 
   test('pongs are delivered', () => {
-    expect(client().receive(s({ opcode: Opcode.Pong, payload: 'hi' }))).toEqual([{ type: 'pong', data: bytesOf('hi') }]);
+    expect(client().receive(s({ opcode: Opcode.Pong, payload: 'hi' }))).toEqual([
+      { type: 'pong', data: bytesOf('hi') },
+    ]);
   });
 });
 
 describe('7 Closing the Connection', () => {
   test('the peer closes: we answer with its code and report a clean close', () => {
     const conn = server();
-    const events = conn.receive(concatBytes([c({ opcode: Opcode.Text, payload: 'a' }), c({ opcode: Opcode.Close, payload: hex('03 e9 62 79 65') })]));
+    const events = conn.receive(
+      concatBytes([
+        c({ opcode: Opcode.Text, payload: 'a' }),
+        c({ opcode: Opcode.Close, payload: hex('03 e9 62 79 65') }),
+      ]),
+    );
     expect(events).toEqual([
       { type: 'text', data: bytesOf('a') },
       { type: 'close', code: 1001, reason: 'bye', initiator: 'peer', wasClean: true },
@@ -396,7 +437,12 @@ describe('7 Closing the Connection', () => {
     expect(frame.map((f) => [f.opcode, ...closeOf(f.payload)])).toEqual([[Opcode.Close, 4000, 'done']]);
     expect(conn.state).toBe('CLOSING');
     expect(conn.shouldCloseTransport).toBe(false);
-    const events = conn.receive(concatBytes([c({ opcode: Opcode.Binary, payload: 'z' }), c({ opcode: Opcode.Close, payload: hex('0f a0') })]));
+    const events = conn.receive(
+      concatBytes([
+        c({ opcode: Opcode.Binary, payload: 'z' }),
+        c({ opcode: Opcode.Close, payload: hex('0f a0') }),
+      ]),
+    );
     expect(events).toEqual([
       { type: 'binary', data: bytesOf('z') },
       { type: 'close', code: 4000, reason: '', initiator: 'local', wasClean: true },
@@ -421,7 +467,13 @@ describe('7 Closing the Connection', () => {
   test('end of stream without a closing handshake: 1006, exactly once', () => {
     const open = server();
     expect(open.receiveEof()).toEqual([
-      { type: 'close', code: 1006, reason: 'The connection ended without a closing handshake', initiator: 'peer', wasClean: false },
+      {
+        type: 'close',
+        code: 1006,
+        reason: 'The connection ended without a closing handshake',
+        initiator: 'peer',
+        wasClean: false,
+      },
     ]);
     expect(open.state).toBe('CLOSED');
     expect(open.receiveEof()).toEqual([]);
@@ -490,7 +542,9 @@ describe('5.3 Client-to-Server Masking, sending', () => {
     const payload = bytesOf('data');
     const out = server().sendBinary(payload);
     expect(out[1]).toBe(payload);
-    expect(readFrames(out)).toEqual([{ opcode: Opcode.Binary, fin: true, rsv1: false, masked: false, payload }]);
+    expect(readFrames(out)).toEqual([
+      { opcode: Opcode.Binary, fin: true, rsv1: false, masked: false, payload },
+    ]);
   });
 
   test('client keys come from randomFill, 4 bytes each from a pooled fill', () => {
@@ -523,7 +577,8 @@ describe('5.3 Client-to-Server Masking, sending', () => {
   test('the default randomFill is crypto.getRandomValues', () => {
     const conn = new Connection({ role: 'client' });
     const keys = new Set<string>();
-    for (let i = 0; i < 10; i++) keys.add(Buffer.from(concatBytes(conn.sendPing()).subarray(2, 6)).toString('hex'));
+    for (let i = 0; i < 10; i++)
+      keys.add(Buffer.from(concatBytes(conn.sendPing()).subarray(2, 6)).toString('hex'));
     expect(keys.size).toBeGreaterThan(1);
   });
 });
@@ -550,7 +605,9 @@ describe('streaming mode', () => {
   test('text fragments may split a character; the last fails 1007 if incomplete', () => {
     const conn = server({ streaming: true });
     expect(conn.receive(c({ opcode: Opcode.Text, payload: hex('e2 82'), fin: false }))).toHaveLength(1);
-    expect(conn.receive(c({ opcode: Opcode.Continuation, payload: hex('ac e2'), fin: false }))).toHaveLength(1);
+    expect(conn.receive(c({ opcode: Opcode.Continuation, payload: hex('ac e2'), fin: false }))).toHaveLength(
+      1,
+    );
     const events = conn.receive(c({ opcode: Opcode.Continuation, payload: hex('82') }));
     expect(events.filter((e) => e.type === 'fragment')).toHaveLength(0);
     expectFailed(conn, events, 'incomplete-utf8');
@@ -558,7 +615,11 @@ describe('streaming mode', () => {
 
   test('invalid text fails fast in streaming mode too', () => {
     const conn = server({ streaming: true });
-    expectFailed(conn, conn.receive(c({ opcode: Opcode.Text, payload: hex('c0'), fin: false })), 'invalid-utf8');
+    expectFailed(
+      conn,
+      conn.receive(c({ opcode: Opcode.Text, payload: hex('c0'), fin: false })),
+      'invalid-utf8',
+    );
   });
 });
 
@@ -575,7 +636,12 @@ function fakeDeflate(threshold?: number) {
     },
   };
   const pmd: PerMessageDeflate = {
-    params: { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
+    params: {
+      serverNoContextTakeover: false,
+      clientNoContextTakeover: false,
+      serverMaxWindowBits: 15,
+      clientMaxWindowBits: 15,
+    },
     compressor,
     decompressor,
     ...(threshold === undefined ? {} : { threshold }),
@@ -587,7 +653,12 @@ function fakeDeflate(threshold?: number) {
 function zlibDeflate(): PerMessageDeflate {
   let pending: Uint8Array[] = [];
   return {
-    params: { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
+    params: {
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+      serverMaxWindowBits: 15,
+      clientMaxWindowBits: 15,
+    },
     compressor: {
       compress(data) {
         const out = deflateRawSync(data, { finishFlush: 2 /* Z_SYNC_FLUSH */ });
@@ -601,7 +672,10 @@ function zlibDeflate(): PerMessageDeflate {
         const input = concatBytes([...pending, hex('00 00 ff ff')]);
         pending = [];
         try {
-          return { ok: true, data: [inflateRawSync(input, { finishFlush: 2, maxOutputLength: Math.max(1, maxOutput) })] };
+          return {
+            ok: true,
+            data: [inflateRawSync(input, { finishFlush: 2, maxOutputLength: Math.max(1, maxOutput) })],
+          };
         } catch (error) {
           const message = (error as Error).message;
           // (instanceof RangeError fails across Jest's realms: test the code.)
@@ -640,26 +714,46 @@ describe('RFC 7692 permessage-deflate', () => {
     const big = fakeDeflate();
     big.setMode('too-big');
     let conn = server({ perMessageDeflate: big.pmd });
-    expectFailed(conn, conn.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: 'x' })), 'message-too-big');
+    expectFailed(
+      conn,
+      conn.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: 'x' })),
+      'message-too-big',
+    );
     const corrupt = fakeDeflate();
     corrupt.setMode('corrupt');
     conn = server({ perMessageDeflate: corrupt.pmd });
-    expectFailed(conn, conn.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: 'x' })), 'inflate-failed');
+    expectFailed(
+      conn,
+      conn.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: 'x' })),
+      'inflate-failed',
+    );
     conn = server({ perMessageDeflate: fakeDeflate().pmd });
-    expectFailed(conn, conn.receive(c({ opcode: Opcode.Text, rsv1: true, payload: hex('80 41') })), 'invalid-utf8');
+    expectFailed(
+      conn,
+      conn.receive(c({ opcode: Opcode.Text, rsv1: true, payload: hex('80 41') })),
+      'invalid-utf8',
+    );
   });
 
   test('a decompressor that overshoots the budget is still caught', () => {
     const { pmd } = fakeDeflate();
     const conn = server({ perMessageDeflate: pmd, maxMessageSize: 3 });
-    expectFailed(conn, conn.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: 'abcd' })), 'message-too-big');
+    expectFailed(
+      conn,
+      conn.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: 'abcd' })),
+      'message-too-big',
+    );
   });
 
   test('sending: messages at or over the threshold are compressed with RSV1, fragments never', () => {
     const { pmd } = fakeDeflate(3);
     const conn = server({ perMessageDeflate: pmd });
-    expect(readFrames(conn.sendText('abc'))).toMatchObject([{ opcode: Opcode.Text, rsv1: true, payload: bytesOf('cba') }]);
-    expect(readFrames(conn.sendBinary(bytesOf('ab')))).toMatchObject([{ rsv1: false, payload: bytesOf('ab') }]);
+    expect(readFrames(conn.sendText('abc'))).toMatchObject([
+      { opcode: Opcode.Text, rsv1: true, payload: bytesOf('cba') },
+    ]);
+    expect(readFrames(conn.sendBinary(bytesOf('ab')))).toMatchObject([
+      { rsv1: false, payload: bytesOf('ab') },
+    ]);
     expect(readFrames(conn.sendFragment('binary', bytesOf('abcdef'), true))).toMatchObject([
       { rsv1: false, payload: bytesOf('abcdef') },
     ]);
@@ -691,9 +785,16 @@ describe('RFC 7692 permessage-deflate', () => {
     );
     expect(events).toEqual([{ type: 'binary', data: new Uint8Array(100000) }]);
     const limited = server({ perMessageDeflate: zlibDeflate(), maxMessageSize: 50000 });
-    expectFailed(limited, limited.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: compressed })), 'message-too-big');
+    expectFailed(
+      limited,
+      limited.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: compressed })),
+      'message-too-big',
+    );
     const garbage = server({ perMessageDeflate: zlibDeflate() });
-    expectFailed(garbage, garbage.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: hex('ff ff ff ff') })), 'inflate-failed');
+    expectFailed(
+      garbage,
+      garbage.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: hex('ff ff ff ff') })),
+      'inflate-failed',
+    );
   });
 });
-

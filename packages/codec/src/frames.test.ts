@@ -147,9 +147,9 @@ describe('5.7 Examples', () => {
     expect(concat(encodeFrame(Opcode.Ping, new TextEncoder().encode('Hello')))).toEqual(
       bytes(0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f),
     );
-    expect(concat(encodeFrame(Opcode.Pong, new TextEncoder().encode('Hello'), true, false, 0x37fa213d))).toEqual(
-      bytes(0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58),
-    );
+    expect(
+      concat(encodeFrame(Opcode.Pong, new TextEncoder().encode('Hello'), true, false, 0x37fa213d)),
+    ).toEqual(bytes(0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58));
   });
 
   test('256 bytes and 64 KiB binary messages', () => {

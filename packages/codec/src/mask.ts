@@ -63,5 +63,8 @@ export function maskInPlace(data: Uint8Array, start: number, end: number, key: n
 
 /** Reads a 4-octet masking key at `offset` as one number (first octet in the top bits). */
 export function readMaskKey(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
+  return (
+    ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>>
+    0
+  );
 }

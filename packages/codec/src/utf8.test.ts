@@ -48,7 +48,25 @@ const hex = (s: string) => Uint8Array.from(s.split(' ').map((h) => parseInt(h, 1
 const utf8ishByte = fc.oneof(
   fc.integer({ min: 0, max: 0x7f }),
   fc.integer({ min: 0x80, max: 0xbf }),
-  fc.constantFrom(0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff, 0x9f, 0xa0, 0x8f, 0x90),
+  fc.constantFrom(
+    0xc0,
+    0xc1,
+    0xc2,
+    0xdf,
+    0xe0,
+    0xed,
+    0xee,
+    0xef,
+    0xf0,
+    0xf1,
+    0xf4,
+    0xf5,
+    0xff,
+    0x9f,
+    0xa0,
+    0x8f,
+    0x90,
+  ),
 );
 const utf8ishBytes = fc.oneof(
   fc.array(utf8ishByte, { maxLength: 40 }).map((a) => Uint8Array.from(a)),
@@ -64,7 +82,9 @@ const utf8ishBytes = fc.oneof(
   // Long mostly-ASCII runs exercise the word-wide fast path.
   fc
     .tuple(fc.nat(200), fc.array(utf8ishByte, { maxLength: 8 }), fc.nat(200))
-    .map(([a, mid, b]) => Uint8Array.from([...new Array<number>(a).fill(0x61), ...mid, ...new Array<number>(b).fill(0x62)])),
+    .map(([a, mid, b]) =>
+      Uint8Array.from([...new Array<number>(a).fill(0x61), ...mid, ...new Array<number>(b).fill(0x62)]),
+    ),
 );
 
 describe('8.1 Handling Errors in UTF-8-Encoded Data', () => {
@@ -88,7 +108,19 @@ describe('8.1 Handling Errors in UTF-8-Encoded Data', () => {
   });
 
   test('rejects overlongs, surrogates, code points above U+10FFFF and stray bytes', () => {
-    for (const s of ['c0 80', 'c1 bf', 'e0 9f bf', 'ed a0 80', 'ed bf bf', 'f0 8f bf bf', 'f4 90 80 80', 'f5 80 80 80', 'ff', '80', 'c2 41']) {
+    for (const s of [
+      'c0 80',
+      'c1 bf',
+      'e0 9f bf',
+      'ed a0 80',
+      'ed bf bf',
+      'f0 8f bf bf',
+      'f4 90 80 80',
+      'f5 80 80 80',
+      'ff',
+      '80',
+      'c2 41',
+    ]) {
       expect(isValidUtf8(hex(s))).toBe(false);
     }
   });
@@ -159,7 +191,9 @@ describe('8.1 Handling Errors in UTF-8-Encoded Data', () => {
 
 /** Strings of any UTF-16 code units (lone surrogates too) or of any code points. */
 const anyString = fc.oneof(
-  fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 }).map((units) => String.fromCharCode(...units)),
+  fc
+    .array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 })
+    .map((units) => String.fromCharCode(...units)),
   fc.string({ unit: 'binary', maxLength: 40 }),
 );
 

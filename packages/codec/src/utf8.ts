@@ -76,11 +76,13 @@ export class Utf8Validator {
         need = 1;
       } else if (b < 0xf0) {
         need = 2;
-        if (b === 0xe0) lo = 0xa0; // overlong below U+0800
+        if (b === 0xe0)
+          lo = 0xa0; // overlong below U+0800
         else if (b === 0xed) hi = 0x9f; // U+D800..U+DFFF surrogates
       } else if (b < 0xf5) {
         need = 3;
-        if (b === 0xf0) lo = 0x90; // overlong below U+10000
+        if (b === 0xf0)
+          lo = 0x90; // overlong below U+10000
         else if (b === 0xf4) hi = 0x8f; // above U+10FFFF
       } else {
         return this.fail(i);

@@ -40,7 +40,17 @@ export function rawFrame(frame: RawFrame): Uint8Array {
   else if (bits === 16) header.push(maskBit | 126, n >>> 8, n & 0xff);
   else {
     const high = Math.floor(n / 2 ** 32);
-    header.push(maskBit | 127, 0, 0, (high >>> 8) & 0xff, high & 0xff, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+    header.push(
+      maskBit | 127,
+      0,
+      0,
+      (high >>> 8) & 0xff,
+      high & 0xff,
+      n >>> 24,
+      (n >>> 16) & 0xff,
+      (n >>> 8) & 0xff,
+      n & 0xff,
+    );
   }
   if (mask !== null) header.push(mask >>> 24, (mask >>> 16) & 0xff, (mask >>> 8) & 0xff, mask & 0xff);
   const out = new Uint8Array(header.length + n);
