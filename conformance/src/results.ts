@@ -1,8 +1,21 @@
 // What a run of Autobahn|Testsuite says, and whether that is good enough.
 // Pure functions only: reading files and starting processes live in suite.ts and run.ts.
 
-/** The five verdicts the suite gives a case (autobahntestsuite/case/case.py). */
-export const OUTCOMES = ['OK', 'NON-STRICT', 'INFORMATIONAL', 'UNIMPLEMENTED', 'FAILED'] as const;
+/**
+ * The verdicts the suite gives a case (autobahntestsuite/case/case.py). The last four only appear in
+ * behaviorClose, which judges the closing handshake.
+ */
+export const OUTCOMES = [
+  'OK',
+  'NON-STRICT',
+  'INFORMATIONAL',
+  'UNIMPLEMENTED',
+  'FAILED',
+  'WRONG CODE',
+  'UNCLEAN',
+  'FAILED BY CLIENT',
+  'NO_CLOSE',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**
@@ -202,7 +215,7 @@ export function summarise(
 }
 
 function zeroCounts(): Record<Outcome, number> {
-  return { OK: 0, 'NON-STRICT': 0, INFORMATIONAL: 0, UNIMPLEMENTED: 0, FAILED: 0 };
+  return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
 }
 
 function round1(n: number): number {
