@@ -33,14 +33,11 @@ export function maskInPlace(data: Uint8Array, start: number, end: number, key: n
     const words = (end - i) >>> 2;
     // The key rotated so that its octet p comes first, then laid out in memory order.
     const rotated = p === 0 ? key >>> 0 : ((key << (8 * p)) | (key >>> (32 - 8 * p))) >>> 0;
+    // `| 0` keeps the word a small integer for V8 (a uint32 above 2^31 would be a heap number).
     const word = LITTLE_ENDIAN
-      ? (((rotated & 0xff) << 24) |
-          ((rotated & 0xff00) << 8) |
-          ((rotated >>> 8) & 0xff00) |
-          (rotated >>> 24)) >>>
-        0
-      : rotated;
-    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
+      ? ((rotated & 0xff) << 24) | ((rotated & 0xff00) << 8) | ((rotated >>> 8) & 0xff00) | (rotated >>> 24)
+      : rotated | 0;
+    const view = new Int32Array(data.buffer, data.byteOffset + i, words);
     for (let w = 0; w < words; w++) view[w] = view[w]! ^ word;
     i += words << 2;
   }

@@ -8,6 +8,8 @@ export type Utf8State = 'valid' | 'invalid' | 'incomplete';
 
 /** Worth a Uint32Array view for the ASCII fast path from this many bytes on. */
 const WORD_PATH_MIN = 32;
+/** 0x80808080 as an int32: the top bit of each byte of a word. */
+const HIGH_BITS = 0x80808080 | 0;
 
 export class Utf8Validator {
   /** Continuation bytes still expected for the current sequence. */
@@ -34,14 +36,14 @@ export class Utf8Validator {
     let lo = this.lo;
     let hi = this.hi;
     // Word-wide view for long ASCII runs: only over the 4-aligned part of the range.
-    let words: Uint32Array | null = null;
+    let words: Int32Array | null = null;
     let wordStart = 0;
     let wordCount = 0;
     if (end - start >= WORD_PATH_MIN) {
       const base = bytes.byteOffset;
       wordStart = start + ((4 - ((base + start) & 3)) & 3);
       wordCount = (end - wordStart) >>> 2;
-      words = new Uint32Array(bytes.buffer, base + wordStart, wordCount);
+      words = new Int32Array(bytes.buffer, base + wordStart, wordCount);
     }
     for (;;) {
       // Continuation bytes of the current sequence.
@@ -65,7 +67,7 @@ export class Utf8Validator {
         i++;
         if (words !== null && i >= wordStart && ((i - wordStart) & 3) === 0) {
           let w = (i - wordStart) >>> 2;
-          while (w < wordCount && (words[w]! & 0x80808080) === 0) w++;
+          while (w < wordCount && (words[w]! & HIGH_BITS) === 0) w++;
           i = wordStart + (w << 2);
         }
         continue;
