@@ -276,6 +276,26 @@ function report(summary: Summary): void {
   process.stdout.write(renderDiff(summary.mode, summary.regressions) + '\n');
 }
 
+/** A mode that did not finish still leaves a report, so that a stale PASS is never left behind. */
+function reportNoRun(mode: Mode, reason: unknown): void {
+  const message = reason instanceof Error ? reason.message : String(reason);
+  const dir = fullRun ? reportsDir : join(htmlDir, mode);
+  mkdirSync(dir, { recursive: true });
+  const markdown = [
+    `# Autobahn|Testsuite: ${mode} mode`,
+    '',
+    '- Verdict: **FAIL: the run did not finish**',
+    `- Date: ${new Date().toISOString()}`,
+    `- Testee: ${options['testee-name']}`,
+    `- Reason: ${message}`,
+    '',
+    `The suite's and the testee's logs are in reports/conformance/html/${mode}/ (wstest.log, testee.log).`,
+  ];
+  writeFileSync(join(dir, `${mode}.md`), markdown.join('\n') + '\n');
+  const json = { mode, passed: false, finished: false, reason: message, date: new Date().toISOString() };
+  writeFileSync(join(dir, `${mode}.json`), JSON.stringify(json, null, 2) + '\n');
+}
+
 function skipOrFail(reasons: string[]): never {
   const required = process.env.CI === 'true' || process.env.CONFORMANCE === 'required';
   const how = [
@@ -329,6 +349,7 @@ async function main(): Promise<number> {
   settled.forEach((outcome, i) => {
     if (outcome.status === 'rejected') {
       failed = true;
+      reportNoRun(modes[i]!, outcome.reason);
       log(
         `${modes[i]} mode FAILED to run: ${String(outcome.reason instanceof Error ? outcome.reason.message : outcome.reason)}`,
       );
