@@ -88,7 +88,8 @@ function gc() {
 let server;
 if (kind === 'raw') server = await startRaw();
 else if (kind === 'ws') server = await startWsStyle('ws');
-else if (kind === 'rfc6455') server = await startWsStyle('@rfc6455/node');
+// BENCH_RFC6455_MODULE: another build of @rfc6455/node to measure (a path or URL), e.g. a branch's bundle.
+else if (kind === 'rfc6455') server = await startWsStyle(process.env.BENCH_RFC6455_MODULE ?? '@rfc6455/node');
 else throw new Error(`Unknown server kind "${kind}": use rfc6455, ws or raw.`);
 
 // CPU profile of the measured window only (not start-up or warm-up), in .cpuprofile format.

@@ -101,7 +101,7 @@ export class ServerProcess {
 /** Whether @rfc6455/node is built and exports a WebSocketServer. */
 export async function rfc6455Available() {
   try {
-    const module = await import('@rfc6455/node');
+    const module = await import(process.env.BENCH_RFC6455_MODULE ?? '@rfc6455/node');
     return typeof module.WebSocketServer === 'function';
   } catch {
     return false;
