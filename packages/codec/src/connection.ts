@@ -66,6 +66,9 @@ export type Event =
 
 export type CloseEvent = Extract<Event, { type: 'close' }>;
 
+/** Where events go outside receive(): never pushed to (frames only complete inside receive). */
+const NO_EVENTS: Event[] = [];
+
 /** Masking keys drawn per call of randomFill: 64 keys. */
 const KEY_POOL_SIZE = 256;
 
@@ -124,7 +127,7 @@ export class Connection {
   private firstFragment = true;
   private readonly messagePieces = new PieceList();
   private readonly utf8 = new Utf8Validator();
-  private events: Event[] = [];
+  private events: Event[] = NO_EVENTS;
 
   // Writing.
   private output: Uint8Array[] = [];
@@ -222,7 +225,7 @@ export class Connection {
         this.endFrame();
       }
     }
-    this.events = [];
+    this.events = NO_EVENTS;
     return events;
   }
 

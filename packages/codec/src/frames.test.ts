@@ -170,6 +170,23 @@ describe('5.3 Client-to-Server Masking', () => {
     expect(encodeFrame(Opcode.Close, new Uint8Array(0))).toEqual([bytes(0x88, 0x00)]);
   });
 
+  test('masked frames from the shared slab never overlap or change later', () => {
+    const frames = Array.from({ length: 200 }, (_, i) =>
+      encodeFrame(Opcode.Binary, new Uint8Array(1500 + i).fill(i), true, false, 0x01020304 + i),
+    );
+    const big = encodeFrame(Opcode.Binary, new Uint8Array(70000).fill(7), true, false, 0x0a0b0c0d);
+    frames.forEach((frame, i) => {
+      const wire = concat(frame);
+      const h = newFrameHeader();
+      const n = decodeHeader(wire, 0, wire.length, h);
+      expect(h.maskKey).toBe(0x01020304 + i);
+      maskInPlace(wire, n, wire.length, h.maskKey);
+      expect(wire.length - n).toBe(1500 + i);
+      expect(wire.subarray(n).every((b) => b === i)).toBe(true);
+    });
+    expect(concat(big).length).toBe(70000 + 14);
+  });
+
   test('matches byte-wise masking for any alignment, key position and length', () => {
     fc.assert(
       fc.property(

@@ -171,10 +171,31 @@ export function encodeHeader(
 }
 
 /**
+ * Masked frames up to this size are carved from a shared slab: a typed array over 64 bytes gets
+ * its own zero-filled backing store, which costs microseconds per frame. Slab bytes are never
+ * reused, so a view stays valid for as long as the caller holds it.
+ */
+const SLAB_SIZE = 128 * 1024;
+const SLAB_MAX_FRAME = 16 * 1024;
+let slab: Uint8Array | null = null;
+let slabPos = 0;
+
+function allocate(size: number): Uint8Array {
+  if (size > SLAB_MAX_FRAME) return new Uint8Array(size);
+  if (slab === null || slabPos + size > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabPos = 0;
+  }
+  const block = slab.subarray(slabPos, slabPos + size);
+  slabPos = (slabPos + size + 7) & ~7; // next block 8-aligned, so its payload (at +16) is 4-aligned
+  return block;
+}
+
+/**
  * Encodes one frame as the buffers to write, in order: [header, payload], or [header] when the
  * payload is empty. Unmasked, the payload is the caller's array itself (no copy). Masked (the
  * client role), the payload is a masked copy, so the caller's buffer is never changed; header and
- * copy share one allocation, the copy starting at a 4-aligned offset for the word-wide XOR.
+ * copy share one block, the copy starting at a 4-aligned offset for the word-wide XOR.
  */
 export function encodeFrame(
   opcode: number,
@@ -189,12 +210,12 @@ export function encodeFrame(
     return length === 0 ? [header] : [header, payload];
   }
   const size = headerSize(length, true);
-  const block = new Uint8Array(16 + length);
+  const block = allocate(16 + length);
   const headerStart = 16 - size;
   writeHeader(block, headerStart, opcode, length, fin, rsv1, maskKey);
   const header = block.subarray(headerStart, 16);
   if (length === 0) return [header];
   block.set(payload, 16);
   maskInPlace(block, 16, 16 + length, maskKey, 0);
-  return [header, block.subarray(16)];
+  return [header, block.subarray(16, 16 + length)];
 }

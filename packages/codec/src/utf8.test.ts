@@ -223,3 +223,25 @@ describe('UTF-8 encode and decode', () => {
     expect(decodeUtf8(hex('e2 82 ac'))).toBe('€');
   });
 });
+
+describe('a runtime without TextEncoder and TextDecoder', () => {
+  test('encodeUtf8/decodeUtf8 fall back to the pure versions', () => {
+    const saved = { TextEncoder: globalThis.TextEncoder, TextDecoder: globalThis.TextDecoder };
+    const g = globalThis as { TextEncoder?: unknown; TextDecoder?: unknown };
+    delete g.TextEncoder;
+    delete g.TextDecoder;
+    try {
+      jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const bare = require('./text.js') as typeof import('./text.js');
+        expect(bare.encodeUtf8('\u03ba\u1f79\u03c3\u03bc\u03b5 \ud800')).toEqual(
+          hex('ce ba e1 bd b9 cf 83 ce bc ce b5 20 ef bf bd'),
+        );
+        expect(bare.decodeUtf8(hex('ce ba e2 82 ac ff'))).toBe('κ€\ufffd');
+      });
+    } finally {
+      Object.assign(globalThis, saved);
+    }
+    expect(typeof globalThis.TextEncoder).toBe('function');
+  });
+});
