@@ -172,6 +172,8 @@ function writeSpec(file: string, outdir: string, url: string, dir: string): stri
 
 interface ModeRun {
   mode: Mode;
+  /** Testee crashes and the like: failures the suite's results do not show by themselves. */
+  incidents: string[];
   cases: CaseResult[];
   suiteVersion: string | undefined;
   wallSeconds: number;
@@ -198,8 +200,12 @@ async function runServerMode(backend: Backend): Promise<ModeRun> {
   } finally {
     await stop(testee.child);
   }
+  const incidents: string[] = [];
+  const crashed = testee.child.exitCode !== null && testee.child.exitCode !== 0;
+  if (crashed)
+    incidents.push(`the testee server exited with ${testee.child.exitCode} during the run (testee.log)`);
   const output = readSuiteOutput(outdir);
-  return { mode: 'server', ...output, wallSeconds: (Date.now() - began) / 1000 };
+  return { mode: 'server', incidents, ...output, wallSeconds: (Date.now() - began) / 1000 };
 }
 
 /** wstest -m fuzzingserver, driven by our client. */
@@ -215,6 +221,7 @@ async function runClientMode(backend: Backend): Promise<ModeRun> {
     `rfc6455-fuzzingserver-${process.pid}`,
   );
   const wstest = start(cmd.command, cmd.args, join(outdir, 'wstest.log'), cmd.env, cmd.cleanup);
+  const incidents: string[] = [];
   try {
     await waitForPort(port, wstest, 120_000);
     log(`client mode: suite listening on 127.0.0.1:${port}`);
@@ -227,14 +234,16 @@ async function runClientMode(backend: Backend): Promise<ModeRun> {
       await stop(client);
       throw new Error(`client mode: the testee client did not finish within ${timeoutMs / 60_000} min`);
     }
-    if (client.exitCode !== 0) log(`client mode: the testee client exited with ${client.exitCode}`);
+    if (client.exitCode !== 0)
+      incidents.push(`the testee client exited with ${client.exitCode} (testee.log)`);
     // The client asked for shutdownOnComplete; give the suite a moment to write its reports and exit.
     await exited(wstest, 30_000);
   } finally {
     await stop(wstest);
   }
+  for (const incident of incidents) log(`client mode: ${incident}`);
   const output = readSuiteOutput(outdir);
-  return { mode: 'client', ...output, wallSeconds: (Date.now() - began) / 1000 };
+  return { mode: 'client', incidents, ...output, wallSeconds: (Date.now() - began) / 1000 };
 }
 
 function freshDir(dir: string): string {
@@ -370,6 +379,8 @@ async function main(): Promise<number> {
       r.cases,
       expected[r.mode],
     );
+    summary.problems.unshift(...r.incidents);
+    summary.passed &&= r.incidents.length === 0;
     report(summary);
     if (!summary.passed) failed = true;
   });
