@@ -16,6 +16,15 @@ function shortLocation(url, line) {
 export function heaviestFunctions(profileFile, limit = 10) {
   const profile = JSON.parse(readFileSync(profileFile, 'utf8'));
   const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  // Leave out the profiler's own work (Profiler.stop runs inside the window, under node:inspector).
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const underInspector = (id) => {
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      if (byNode.get(at).callFrame.url === 'node:inspector') return true;
+    }
+    return false;
+  };
   const selfByNode = new Map();
   // timeDeltas[i] is the time before sample i; attribute it to the sample it ends at.
   for (let i = 0; i < profile.samples.length; i++) {
@@ -26,7 +35,7 @@ export function heaviestFunctions(profileFile, limit = 10) {
   let total = 0;
   for (const [id, micros] of selfByNode) {
     const frame = byNode.get(id).callFrame;
-    if (frame.functionName === '(idle)') continue;
+    if (frame.functionName === '(idle)' || underInspector(id)) continue;
     total += micros;
     const name = frame.functionName || '(anonymous)';
     const location = shortLocation(frame.url, frame.lineNumber);
