@@ -1,4 +1,8 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import ts from 'typescript';
 import { Connection } from './connection.js';
 import type { ConnectionOptions, Event } from './connection.js';
 import { Opcode } from './frames.js';
@@ -796,5 +800,56 @@ describe('RFC 7692 permessage-deflate', () => {
       garbage.receive(c({ opcode: Opcode.Binary, rsv1: true, payload: hex('ff ff ff ff') })),
       'inflate-failed',
     );
+  });
+});
+
+describe('a bare ECMAScript context (no TextEncoder, no crypto, no Node globals)', () => {
+  test('client and server connections talk inside node:vm', () => {
+    const context = vm.createContext({});
+    expect(vm.runInContext('typeof TextEncoder + typeof crypto + typeof process', context)).toBe(
+      'undefinedundefinedundefined',
+    );
+    const cache = new Map<string, { exports: Record<string, unknown> }>();
+    const load = (file: string): Record<string, unknown> => {
+      const cached = cache.get(file);
+      if (cached) return cached.exports;
+      const source = fs.readFileSync(path.join(__dirname, file.replace(/\.js$/, '.ts')), 'utf8');
+      const { outputText } = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+      });
+      const module = { exports: {} as Record<string, unknown> };
+      cache.set(file, module);
+      const fn = vm.runInContext(`(function (exports, require, module) {${outputText}\n})`, context) as (
+        e: unknown,
+        r: unknown,
+        m: unknown,
+      ) => void;
+      fn(module.exports, (spec: string) => load(spec.replace(/^\.\//, '')), module);
+      return module.exports;
+    };
+    load('connection.js');
+    context.load = load;
+    const result = vm.runInContext(
+      `(() => {
+        const { Connection } = load('connection.js');
+        let n = 1;
+        const client = new Connection({ role: 'client', randomFill: (b) => { for (let i = 0; i < b.length; i++) b[i] = n++ & 255; } });
+        const server = new Connection({ role: 'server' });
+        const join = (parts) => { const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0)); let o = 0; for (const p of parts) { out.set(p, o); o += p.length; } return out; };
+        const events = server.receive(join([...client.sendText('héllo wörld'), ...client.sendPing('p'), ...client.sendClose(1000, 'bye')]));
+        const back = client.receive(join(server.takeOutput()));
+        return JSON.stringify({ events: events.map((e) => e.type), back: back.map((e) => e.type + ':' + (e.code ?? '')), text: Array.from(events[0].data) });
+      })()`,
+      context,
+    ) as string;
+    expect(JSON.parse(result)).toEqual({
+      events: ['text', 'ping', 'close'],
+      back: ['pong:', 'close:1000'],
+      text: [...new TextEncoder().encode('héllo wörld')],
+    });
+    // Without randomFill a client cannot be made there, and says why.
+    expect(() => {
+      vm.runInContext(`new (load('connection.js').Connection)({ role: 'client' })`, context);
+    }).toThrow(/pass options.randomFill/);
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
+import type * as TextModule from './text.js';
 import { decodeUtf8, decodeUtf8Fallback, encodeUtf8, encodeUtf8Fallback } from './text.js';
 import { propertySettings } from './testing/property.js';
 
@@ -233,7 +234,7 @@ describe('a runtime without TextEncoder and TextDecoder', () => {
     try {
       jest.isolateModules(() => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const bare = require('./text.js') as typeof import('./text.js');
+        const bare = require('./text.js') as typeof TextModule;
         expect(bare.encodeUtf8('\u03ba\u1f79\u03c3\u03bc\u03b5 \ud800')).toEqual(
           hex('ce ba e1 bd b9 cf 83 ce bc ce b5 20 ef bf bd'),
         );
