@@ -80,6 +80,10 @@ describe('5.7 Examples, received', () => {
     const conn = client({ randomFill: (b) => b.set([0x37, 0xfa, 0x21, 0x3d]) });
     expect(conn.receive(hex('89 05 48 65 6c 6c 6f'))).toEqual([{ type: 'ping', data: bytesOf('Hello') }]);
     expect(concatBytes(conn.takeOutput())).toEqual(hex('8a 85 37 fa 21 3d 7f 9f 4d 51 58'));
+    // Drained: nothing more, and the empty list handed out is not the codec's own.
+    const empty = conn.takeOutput();
+    expect(empty).toEqual([]);
+    empty.push(hex('00'));
     expect(conn.takeOutput()).toEqual([]);
   });
 

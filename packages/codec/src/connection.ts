@@ -250,7 +250,7 @@ export class Connection {
   /** Bytes to write that no send call returned: auto-pong, the close reply, the close after a violation. */
   takeOutput(): Uint8Array[] {
     const output = this.output;
-    if (output.length === 0) return output;
+    if (output.length === 0) return [];
     this.output = [];
     this.pongIndex = -1;
     this.pongCount = 0;
