@@ -427,6 +427,19 @@ describe('7 Closing the Connection', () => {
     expect(() => conn.sendText('x')).toThrow(/already sent its close frame/);
   });
 
+  test('messages that arrived with a close or a violation can still be answered until the close frame is taken', () => {
+    for (const closing of [c({ opcode: Opcode.Close, payload: hex('03 e8') }), c({ opcode: 5 })]) {
+      const conn = server();
+      const events = conn.receive(concatBytes([c({ opcode: Opcode.Text, payload: 'echo me' }), closing]));
+      expect(events.map((e) => e.type)).toEqual(['text', 'close']);
+      expect(conn.state).toBe('CLOSED');
+      expect(readFrames(conn.sendText('echo me')).map((f) => f.opcode)).toEqual([Opcode.Text]);
+      expect(readFrames(conn.takeOutput()).map((f) => f.opcode)).toEqual([Opcode.Close]);
+      expect(() => conn.sendText('late')).toThrow(/already sent its close frame \(state CLOSED\)/);
+      expect(() => conn.sendClose(1000)).toThrow(/already sent its close frame/);
+    }
+  });
+
   test('an empty close is reported as 1005 and answered with an empty close', () => {
     const conn = client();
     expect(conn.receive(s({ opcode: Opcode.Close }))).toEqual([

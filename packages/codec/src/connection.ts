@@ -100,7 +100,14 @@ export class Connection {
 
   private _state: ConnectionState = 'OPEN';
   private _shouldCloseTransport = false;
+  /** Our close frame exists: returned by sendClose() or queued in output. */
   private sentClose = false;
+  /**
+   * Our close frame has left the codec (sendClose() returned it, or takeOutput() did). Until then
+   * data may still be sent: it is written before the queued close frame, so a message handler
+   * can still answer the messages that arrived in the same chunk as a close or a violation.
+   */
+  private closeHandedOut = false;
   private closeEmitted = false;
   /** Set after a close frame or a violation: nothing more is parsed. */
   private stopped = false;
@@ -247,10 +254,15 @@ export class Connection {
     ];
   }
 
-  /** Bytes to write that no send call returned: auto-pong, the close reply, the close after a violation. */
+  /**
+   * Bytes to write that no send call returned: auto-pong, the close reply, the close after a
+   * violation. Once this hands out our close frame, sends throw; before, they still work and their
+   * bytes go ahead of it (so drain this after handling the events of a receive()).
+   */
   takeOutput(): Uint8Array[] {
     const output = this.output;
     if (output.length === 0) return [];
+    if (this.sentClose) this.closeHandedOut = true;
     this.output = [];
     this.pongIndex = -1;
     this.pongCount = 0;
@@ -311,6 +323,7 @@ export class Connection {
     }
     const payload = encodeClosePayload(code, reason);
     this.sentClose = true;
+    this.closeHandedOut = true;
     this._state = 'CLOSING';
     return this.frame(Opcode.Close, payload, true, false);
   }
@@ -523,7 +536,7 @@ export class Connection {
   }
 
   private checkCanSend(method: string): void {
-    if (this.sentClose) {
+    if (this.closeHandedOut) {
       throw new Error(
         `${method}: this connection already sent its close frame (state ${this._state}), and nothing may ` +
           'follow it (RFC 6455 5.5.1). Check state === "OPEN" before sending.',
