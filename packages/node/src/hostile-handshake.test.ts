@@ -1,42 +1,17 @@
 // Hostile peers during the opening handshake (RFC 6455 4.2.1): oversized heads, slowloris,
 // crafted header values and malformed requests. Each test attacks over a real socket, checks the
 // answer, then that the server still serves and that nothing is left behind.
-import { closeServer, echoServer } from './testing/helpers.js';
-import {
-  RawPeer,
-  assertNoHandlesLeft,
-  assertServes,
-  rejection,
-  sleep,
-  snapshotHandles,
-  upgradeRequest,
-} from './testing/raw-peer.js';
-import type { ServerOptions, WebSocketServer } from './index.js';
-
-async function withServer(
-  options: Omit<ServerOptions, 'port'>,
-  attack: (port: number, wss: WebSocketServer) => Promise<void>,
-): Promise<void> {
-  const before = snapshotHandles();
-  const { wss, port, url } = await echoServer(options);
-  try {
-    await attack(port, wss);
-    await assertServes(url);
-  } finally {
-    await closeServer(wss);
-  }
-  expect(wss.clients!.size).toBe(0);
-  await assertNoHandlesLeft(before);
-}
+import { RawPeer, rejection, sleep, upgradeRequest, withServer } from './testing/raw-peer.js';
 
 describe('request heads over the limits (RFC 6455 4.2.1, RFC 6585 5: 431)', () => {
   test('a head over 16 KiB gets 431 and the socket is closed without reading further', async () => {
-    await withServer({}, async (port) => {
+    await withServer({}, async ({ port }) => {
       const filler = `X-Filler: ${'a'.repeat(17 * 1024)}\r\n`;
       const peer = await RawPeer.connect(port, upgradeRequest('/', filler).replace('\r\n\r\n', '\r\n'));
       // Keep sending after the limit: the server must answer and close anyway, not wait for the end.
       const more = setInterval(() => {
-        if (!peer.socket.destroyed && peer.socket.writable) peer.socket.write(`X-More: ${'b'.repeat(1000)}\r\n`);
+        if (!peer.socket.destroyed && peer.socket.writable)
+          peer.socket.write(`X-More: ${'b'.repeat(1000)}\r\n`);
       }, 5);
       try {
         await peer.closed;
@@ -48,7 +23,7 @@ describe('request heads over the limits (RFC 6455 4.2.1, RFC 6585 5: 431)', () =
   });
 
   test('a head just under 16 KiB is accepted', async () => {
-    await withServer({}, async (port) => {
+    await withServer({}, async ({ port }) => {
       const request = upgradeRequest('/', 'X-Filler: ');
       const filler = `X-Filler: ${'a'.repeat(16 * 1024 - request.length - 64)}\r\n`;
       const peer = await RawPeer.open(port, '/', filler);
@@ -58,7 +33,7 @@ describe('request heads over the limits (RFC 6455 4.2.1, RFC 6585 5: 431)', () =
   });
 
   test('more than 100 header fields gets 431 with a reason; the socket is closed', async () => {
-    await withServer({}, async (port) => {
+    await withServer({}, async ({ port }) => {
       let extra = '';
       for (let i = 0; i < 101; i++) extra += `X-${i}: y\r\n`;
       const { status, text } = await rejection(port, upgradeRequest('/', extra));
@@ -72,7 +47,7 @@ describe('request heads over the limits (RFC 6455 4.2.1, RFC 6585 5: 431)', () =
   });
 
   test('a configured maxHeadBytes and maxHeaders apply', async () => {
-    await withServer({ maxHeadBytes: 1024, maxHeaders: 10 }, async (port) => {
+    await withServer({ maxHeadBytes: 1024, maxHeaders: 10 }, async ({ port }) => {
       expect((await rejection(port, upgradeRequest('/', `X-F: ${'a'.repeat(1100)}\r\n`))).status).toBe(431);
       let extra = '';
       for (let i = 0; i < 6; i++) extra += `X-${i}: y\r\n`;
@@ -83,7 +58,7 @@ describe('request heads over the limits (RFC 6455 4.2.1, RFC 6585 5: 431)', () =
 
 describe('slowloris: the handshake timeout counts from the connection', () => {
   test('a head sent one byte at a time is cut off after handshakeTimeout, not after the last byte', async () => {
-    await withServer({ handshakeTimeout: 200 }, async (port) => {
+    await withServer({ handshakeTimeout: 200 }, async ({ port }) => {
       const request = upgradeRequest('/');
       const peer = await RawPeer.connect(port);
       let sent = 0;
@@ -100,7 +75,7 @@ describe('slowloris: the handshake timeout counts from the connection', () => {
   });
 
   test('a socket that says nothing is destroyed after handshakeTimeout', async () => {
-    await withServer({ handshakeTimeout: 200 }, async (port) => {
+    await withServer({ handshakeTimeout: 200 }, async ({ port }) => {
       const peer = await RawPeer.connect(port);
       await peer.closed;
       expect(peer.raw.length).toBe(0);
@@ -113,7 +88,7 @@ describe('slowloris: the handshake timeout counts from the connection', () => {
   });
 
   test('a completed handshake is not cut off by the handshake timeout', async () => {
-    await withServer({ handshakeTimeout: 200 }, async (port) => {
+    await withServer({ handshakeTimeout: 200 }, async ({ port }) => {
       const peer = await RawPeer.open(port);
       await sleep(400);
       expect(peer.socket.destroyed).toBe(false);
@@ -134,7 +109,7 @@ describe('crafted Sec-WebSocket-Protocol and Sec-WebSocket-Extensions values (li
     ['semicolons', big(';'), 400],
   ];
   test.each(protocols)('Sec-WebSocket-Protocol of 15 KiB %s', async (_name, value, status) => {
-    await withServer({ handleProtocols: (set) => (set.has('chat') ? 'chat' : false) }, async (port) => {
+    await withServer({ handleProtocols: (set) => (set.has('chat') ? 'chat' : false) }, async ({ port }) => {
       const request = upgradeRequest('/', `Sec-WebSocket-Protocol: ${value}\r\n`);
       if (status === 101) {
         const peer = await RawPeer.open(port, '/', `Sec-WebSocket-Protocol: ${value}\r\n`);
@@ -159,7 +134,7 @@ describe('crafted Sec-WebSocket-Protocol and Sec-WebSocket-Extensions values (li
     ['spaces', `permessage-deflate${big(' ')}`, 101],
   ];
   test.each(extensions)('Sec-WebSocket-Extensions of 15 KiB %s', async (_name, value, status) => {
-    await withServer({ perMessageDeflate: true }, async (port) => {
+    await withServer({ perMessageDeflate: true }, async ({ port }) => {
       const line = `Sec-WebSocket-Extensions: ${value}\r\n`;
       if (status === 101) {
         const peer = await RawPeer.open(port, '/', line);
@@ -181,13 +156,26 @@ describe('malformed upgrade requests get the right 4xx with a reason (RFC 6455 4
     ['HTTP/1.0', good.replace('HTTP/1.1', 'HTTP/1.0'), 400, /HTTP\/1\.1/],
     ['no Host', good.replace('Host: 127.0.0.1\r\n', ''), 400, /host/i],
     ['no key', good.replace(/Sec-WebSocket-Key: .*\r\n/, ''), 400, /Sec-WebSocket-Key/i],
-    ['two keys', good.replace('Sec-WebSocket-Version', 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version'), 400, /Sec-WebSocket-Key/i],
-    ['a 15-byte key', good.replace(/Sec-WebSocket-Key: .*\r\n/, 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA\r\n'), 400, /16 bytes/],
+    [
+      'two keys',
+      good.replace(
+        'Sec-WebSocket-Version',
+        'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version',
+      ),
+      400,
+      /Sec-WebSocket-Key/i,
+    ],
+    [
+      'a 15-byte key',
+      good.replace(/Sec-WebSocket-Key: .*\r\n/, 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA\r\n'),
+      400,
+      /16 bytes/,
+    ],
     ['Upgrade: h2c', good.replace('Upgrade: websocket', 'Upgrade: h2c'), 400, /websocket/i],
     ['version 8', good.replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'), 426, /13/],
   ];
   test.each(cases)('%s', async (_name, request, status, reason) => {
-    await withServer({}, async (port) => {
+    await withServer({}, async ({ port }) => {
       const r = await rejection(port, request);
       expect(r.status).toBe(status);
       const body = r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
@@ -197,8 +185,11 @@ describe('malformed upgrade requests get the right 4xx with a reason (RFC 6455 4
   });
 
   test('garbage instead of HTTP gets 400 and the socket is closed', async () => {
-    await withServer({}, async (port) => {
-      const r = await rejection(port, Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03, 13, 10, 13, 10]));
+    await withServer({}, async ({ port }) => {
+      const r = await rejection(
+        port,
+        Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03, 13, 10, 13, 10]),
+      );
       expect(r.status).toBe(400);
     });
   });

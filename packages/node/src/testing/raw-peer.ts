@@ -4,7 +4,8 @@ import net from 'node:net';
 import vm from 'node:vm';
 import v8 from 'node:v8';
 import { WebSocket } from '../index.js';
-import type { WebSocketServer } from '../index.js';
+import type { ServerOptions, WebSocketServer } from '../index.js';
+import { closeServer, echoServer } from './helpers.js';
 
 export const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
@@ -32,7 +33,8 @@ export interface FrameSpec {
 
 /** One frame on the wire, exactly as described (no checks: that is the point). */
 export function frame(spec: FrameSpec): Buffer {
-  const payload = typeof spec.payload === 'string' ? Buffer.from(spec.payload) : Buffer.from(spec.payload ?? []);
+  const payload =
+    typeof spec.payload === 'string' ? Buffer.from(spec.payload) : Buffer.from(spec.payload ?? []);
   const length = spec.length ?? BigInt(payload.length);
   const mask = spec.mask ?? true;
   let b0 = spec.opcode & 0x0f;
@@ -96,7 +98,12 @@ export class FrameReader {
       }
       if (b1 & 0x80) off += 4; // a masked frame from a server is the server's bug; tests look at it
       if (this.buf.length < off + len) break;
-      const f = { fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, opcode: b0 & 0x0f, payload: this.buf.subarray(off, off + len) };
+      const f = {
+        fin: (b0 & 0x80) !== 0,
+        rsv1: (b0 & 0x40) !== 0,
+        opcode: b0 & 0x0f,
+        payload: this.buf.subarray(off, off + len),
+      };
       this.buf = this.buf.subarray(off + len);
       out.push(f);
       this.frames.push(f);
@@ -174,7 +181,10 @@ export class RawPeer {
 
   /** Waits for the first frame with that opcode (8 = close). */
   frameOf(opcode: number): Promise<ParsedFrame> {
-    return this.until(() => this.reader.frames.find((f) => f.opcode === opcode), `a frame with opcode ${opcode}`);
+    return this.until(
+      () => this.reader.frames.find((f) => f.opcode === opcode),
+      `a frame with opcode ${opcode}`,
+    );
   }
 
   /** Close code and reason of the server's close frame. */
@@ -215,7 +225,10 @@ export class RawPeer {
 }
 
 /** The whole answer to a request that the server rejects (status line, headers, body), once it closed. */
-export async function rejection(port: number, request: string | Buffer): Promise<{ status: number; text: string }> {
+export async function rejection(
+  port: number,
+  request: string | Buffer,
+): Promise<{ status: number; text: string }> {
   const peer = await RawPeer.connect(port, request);
   await peer.closed;
   const text = peer.raw.toString('latin1');
@@ -235,7 +248,9 @@ export async function assertServes(url: string): Promise<void> {
     });
   });
   if (result !== 'still there?') throw new Error(`echo came back as ${result}`);
-  await new Promise<void>((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve())));
+  await new Promise<void>((resolve) =>
+    ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve()),
+  );
 }
 
 /** Records what each server-side socket reported: close (code, wasClean) and errors. */
@@ -262,7 +277,9 @@ export function observe(ws: WebSocket): Observed {
 
 /** The next 'connection' of a server, observed from the moment it exists. */
 export function nextConnection(wss: WebSocketServer): Promise<{ ws: WebSocket; seen: Observed }> {
-  return new Promise((resolve) => wss.once('connection', (ws: WebSocket) => resolve({ ws, seen: observe(ws) })));
+  return new Promise((resolve) =>
+    wss.once('connection', (ws: WebSocket) => resolve({ ws, seen: observe(ws) })),
+  );
 }
 
 type Resources = Record<string, number>;
@@ -288,7 +305,9 @@ export async function assertNoHandlesLeft(before: Resources, graceMs = 2000): Pr
   let extra: string[] = [];
   for (;;) {
     const now = resources();
-    extra = NETWORK.filter((k) => (now[k] ?? 0) > (before[k] ?? 0)).map((k) => `${k} x${(now[k] ?? 0) - (before[k] ?? 0)}`);
+    extra = NETWORK.filter((k) => (now[k] ?? 0) > (before[k] ?? 0)).map(
+      (k) => `${k} x${(now[k] ?? 0) - (before[k] ?? 0)}`,
+    );
     if (extra.length === 0) return;
     if (Date.now() > deadline) break;
     await new Promise((r) => setImmediate(r));
@@ -310,4 +329,24 @@ export function gc(): void {
 /** Resolves after `ms` milliseconds (for pacing a slow client, never for asserting speed). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * One hostile round: an echo server with `options`, the attack, then the health check (a new client
+ * is served), a graceful close, an empty client set and no handle left behind.
+ */
+export async function withServer(
+  options: Omit<ServerOptions, 'port'>,
+  attack: (ctx: { port: number; url: string; wss: WebSocketServer }) => Promise<void>,
+): Promise<void> {
+  const before = snapshotHandles();
+  const { wss, port, url } = await echoServer(options);
+  try {
+    await attack({ port, url, wss });
+    await assertServes(url);
+  } finally {
+    await closeServer(wss);
+  }
+  if (wss.clients!.size !== 0) throw new Error(`${wss.clients!.size} clients left after close`);
+  await assertNoHandlesLeft(before);
 }
