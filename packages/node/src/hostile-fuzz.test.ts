@@ -42,7 +42,7 @@ const invalidCode = fc.oneof(
 );
 
 /** Frames a client could send; roughly half break a rule. */
-const frameSpec: fc.Arbitrary<FrameSpec[]> = fc.oneof(
+const frameSpec: fc.Arbitrary<readonly FrameSpec[]> = fc.oneof(
   // valid
   fc.string({ maxLength: 300 }).map((s) => [{ opcode: 1, payload: s }]),
   fc.uint8Array({ maxLength: 2000 }).map((b) => [{ opcode: 2, payload: b }]),
