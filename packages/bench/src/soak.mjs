@@ -1,0 +1,350 @@
+// Soak test: many connections with mixed traffic against one @rfc6455/node server process, for a
+// while. Usage (after `bash scripts/build.sh`):
+//
+//   node packages/bench/src/soak.mjs --connections 2000 --seconds 120
+//
+// Every connection runs a loop: a few messages in flight (text or binary, 0..16 KiB, some
+// compressible, half the connections with permessage-deflate, the odd ping), each carrying its
+// sequence number and a checksum; the server checks the checksum and echoes; the client checks
+// that echoes come back whole and in order. After a random number of messages a connection either
+// closes cleanly (its last messages sent right before close(): every echo must arrive before the
+// close) or is dropped abruptly, and a new one takes its place.
+//
+// Every 10 s: messages per second, errors, the server's heap and RSS. At the end it fails (exit 1)
+// if any message was lost or corrupted, or if the server's heap after a forced GC is more than 10%
+// above its level after warm-up (both measured with all connections open and idle).
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const argv = process.argv.slice(2);
+function option(name, fallback) {
+  const i = argv.indexOf(`--${name}`);
+  if (i === -1) return fallback;
+  const value = Number(argv[i + 1]);
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`--${name} needs a positive number`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const MAX_MESSAGE = 16 * 1024;
+const WINDOW = 4; // messages in flight per connection
+const HEADER = 12; // seq, connection id, checksum
+
+/** FNV-1a over bytes: a checksum the two sides compute independently. */
+function checksum(bytes, from = 0) {
+  let h = 0x811c9dc5;
+  for (let i = from; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h >>> 0;
+}
+
+/** Parses and checks one message; returns { seq, id } or null when corrupted. */
+function check(data, isBinary) {
+  if (isBinary) {
+    if (data.length < HEADER) return null;
+    const seq = data.readUInt32BE(0);
+    const id = data.readUInt32BE(4);
+    return data.readUInt32BE(8) === checksum(data, HEADER) ? { seq, id } : null;
+  }
+  const text = data.toString('latin1');
+  const m = /^(\d+)\.(\d+)\.(\d+)\./.exec(text);
+  if (!m) return null;
+  const body = Buffer.from(text.slice(m[0].length), 'latin1');
+  return Number(m[3]) === checksum(body) ? { seq: Number(m[1]), id: Number(m[2]) } : null;
+}
+
+// ---- the server process ------------------------------------------------------------------------
+
+async function runServer() {
+  const { WebSocketServer } = await import('@rfc6455/node');
+  const wss = new WebSocketServer({
+    port: 0,
+    host: '127.0.0.1',
+    backlog: 4096,
+    perMessageDeflate: { threshold: 256 },
+    maxPayload: 1024 * 1024,
+  });
+  let messages = 0;
+  let corrupt = 0;
+  let socketErrors = 0;
+  /** Messages a client sent before its close() that did not reach us before its close frame, or out of order. */
+  let lostBeforeClose = 0;
+  let outOfOrder = 0;
+  wss.on('connection', (ws) => {
+    let received = 0;
+    ws.on('error', () => socketErrors++);
+    ws.on('message', (data, isBinary) => {
+      messages++;
+      const parsed = check(data, isBinary);
+      if (parsed === null) corrupt++;
+      else if (parsed.seq !== received) outOfOrder++;
+      received++;
+      if (ws.readyState === 1) ws.send(data, { binary: isBinary });
+    });
+    ws.on('close', (code, reason) => {
+      // A clean close says how many messages went before it (RFC 6455 7.1.2: all of them arrive first).
+      const m = /^sent (\d+)$/.exec(reason.toString());
+      if (code === 1000 && m) lostBeforeClose += Math.max(0, Number(m[1]) - received);
+    });
+  });
+  await new Promise((r) => wss.once('listening', r));
+  const memory = () => {
+    const m = process.memoryUsage();
+    return { heapUsed: m.heapUsed, rss: m.rss, external: m.external };
+  };
+  process.on('message', (msg) => {
+    if (msg.type === 'stats') {
+      process.send({
+        type: 'stats',
+        ...memory(),
+        messages,
+        corrupt,
+        outOfOrder,
+        lostBeforeClose,
+        socketErrors,
+        clients: wss.clients.size,
+      });
+    } else if (msg.type === 'gc') {
+      for (let i = 0; i < 3; i++) globalThis.gc();
+      process.send({ type: 'gc', ...memory(), clients: wss.clients.size });
+    } else if (msg.type === 'stop') {
+      wss.close(() => process.exit(0));
+    }
+  });
+  process.send({ type: 'ready', port: wss.address().port });
+}
+
+// ---- the client side (this process) --------------------------------------------------------------
+
+async function runSoak() {
+  const connections = option('connections', 200);
+  const seconds = option('seconds', 20);
+  const warmup = option('warmup', Math.min(10, Math.max(2, Math.floor(seconds / 4))));
+  const { WebSocket } = await import('@rfc6455/node');
+
+  const server = fork(fileURLToPath(import.meta.url), ['--server'], { execArgv: ['--expose-gc'] });
+  const replies = [];
+  server.on('message', (msg) => {
+    const waiter = replies.findIndex((w) => w.type === msg.type);
+    if (waiter !== -1) replies.splice(waiter, 1)[0].resolve(msg);
+  });
+  const ask = (type) =>
+    new Promise((resolve) => {
+      replies.push({ type, resolve });
+      if (type !== 'ready') server.send({ type });
+    });
+  const { port } = await ask('ready');
+  const url = `ws://127.0.0.1:${port}`;
+
+  const counts = { received: 0, sent: 0, lastEchoesMissing: 0, corrupt: 0, unexpected: 0, handshakeFailures: 0, drops: 0, cleanCloses: 0 };
+  let running = true; // false: send nothing new (quiesce or stop)
+  let nextId = 1;
+  const slots = [];
+
+  const randomBody = (size, compressible) => {
+    const b = Buffer.allocUnsafe(size);
+    if (compressible) b.fill(97 + (size % 26));
+    else for (let i = 0; i < size; i++) b[i] = 97 + ((Math.random() * 26) | 0);
+    return b;
+  };
+
+  function makeMessage(id, seq) {
+    const size = Math.random() < 0.7 ? (Math.random() * 512) | 0 : (Math.random() * (MAX_MESSAGE - HEADER)) | 0;
+    const body = randomBody(size, Math.random() < 0.3);
+    const sum = checksum(body);
+    if (Math.random() < 0.5) {
+      return { text: true, data: `${seq}.${id}.${sum}.${body.toString('latin1')}` };
+    }
+    const head = Buffer.allocUnsafe(HEADER);
+    head.writeUInt32BE(seq, 0);
+    head.writeUInt32BE(id, 4);
+    head.writeUInt32BE(sum, 8);
+    return { text: false, data: Buffer.concat([head, body]) };
+  }
+
+  /** One slot keeps one connection alive, replacing it after each close or drop. */
+  function open(slot) {
+    const id = nextId++;
+    const ws = new WebSocket(url, { perMessageDeflate: slot.index % 2 === 0 });
+    const conn = {
+      ws,
+      id,
+      nextSeq: 0,
+      expectSeq: 0,
+      sent: [],
+      budget: 20 + ((Math.random() * 400) | 0),
+      ending: null,
+      open: false,
+      closeWhenIdle: null,
+    };
+    slot.conn = conn;
+    const pump = () => {
+      while (running && conn.ending === null && conn.open && conn.nextSeq - conn.expectSeq < WINDOW) {
+        if (conn.nextSeq >= conn.budget) {
+          finish();
+          return;
+        }
+        const m = makeMessage(id, conn.nextSeq++);
+        conn.sent.push(m.data);
+        counts.sent++;
+        ws.send(m.data, { binary: !m.text });
+        if (Math.random() < 0.02) ws.ping('soak');
+      }
+    };
+    const finish = () => {
+      if (Math.random() < 0.25) {
+        // Abrupt: whatever is in flight may be lost, and that is allowed.
+        conn.ending = 'drop';
+        counts.drops++;
+        ws.terminate();
+        return;
+      }
+      // Clean: once every echo is back, two last messages go right before the close frame. The
+      // server must receive both before the close (it checks the count in the reason); their echoes
+      // answer messages that arrived with a close frame, which the server may or may not send.
+      conn.ending = 'closing';
+      conn.closeWhenIdle = () => {
+        conn.ending = 'close';
+        for (let k = 0; k < 2; k++) {
+          const m = makeMessage(id, conn.nextSeq++);
+          conn.sent.push(m.data);
+          counts.sent++;
+          ws.send(m.data, { binary: !m.text });
+        }
+        ws.close(1000, `sent ${conn.nextSeq}`);
+      };
+      if (conn.sent.length === 0) conn.closeWhenIdle();
+    };
+    slot.pump = pump;
+    ws.on('open', () => {
+      conn.open = true;
+      pump();
+    });
+    ws.on('error', () => {
+      if (!conn.open) counts.handshakeFailures++;
+    });
+    ws.on('message', (data, isBinary) => {
+      counts.received++;
+      const expected = conn.sent.shift();
+      const got = isBinary ? data : data.toString('latin1');
+      const ok = expected !== undefined && check(isBinary ? data : Buffer.from(got, 'latin1'), isBinary) !== null;
+      const same = isBinary ? Buffer.isBuffer(expected) && expected.equals(got) : expected === got;
+      if (!ok || !same) counts.corrupt++;
+      conn.expectSeq++;
+      if (conn.ending === 'closing' && conn.sent.length === 0) conn.closeWhenIdle();
+      else pump();
+    });
+    ws.on('close', (code) => {
+      if (conn.ending === 'close') {
+        if (code === 1000) counts.cleanCloses++;
+        else counts.unexpected++;
+        counts.lastEchoesMissing += conn.sent.length;
+      } else if (conn.ending !== 'drop' && slot.stopping !== true) {
+        counts.unexpected++;
+      }
+      slot.conn = null;
+      if (!slot.stopping) setImmediate(() => open(slot));
+      slot.onIdle?.();
+    });
+  }
+
+  const idle = (slot) => {
+    const c = slot.conn;
+    return c !== null && c.open && c.ending === null && c.sent.length === 0;
+  };
+
+  /** Stops new sends and waits until every slot has an open, idle connection. */
+  async function quiesce() {
+    running = false;
+    for (;;) {
+      if (slots.every(idle)) return;
+      await new Promise((r) => setTimeout(r, 50));
+      // Connections that opened while quiet have budget 0 in flight: they are idle once open.
+    }
+  }
+  function resume() {
+    running = true;
+    for (const s of slots) s.pump?.();
+  }
+
+  // Open in batches so that the listen backlog is never the bottleneck.
+  for (let i = 0; i < connections; i++) {
+    const slot = { index: i, conn: null, pump: null, stopping: false };
+    slots.push(slot);
+    open(slot);
+    if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  const start = Date.now();
+  const mb = (n) => `${(n / 1048576).toFixed(1)} MiB`;
+  let lastReceived = 0;
+  let lastTime = start;
+  const errorsNow = () => counts.corrupt + counts.unexpected + counts.handshakeFailures;
+  async function report() {
+    const s = await ask('stats');
+    const now = Date.now();
+    const rate = ((counts.received - lastReceived) * 1000) / (now - lastTime);
+    lastReceived = counts.received;
+    lastTime = now;
+    console.log(
+      `[${Math.round((now - start) / 1000)}s] ${Math.round(rate)} msgs/s, ` +
+        `errors ${errorsNow() + s.corrupt + s.outOfOrder + s.lostBeforeClose}, ` +
+        `clients ${s.clients}, drops ${counts.drops}, clean closes ${counts.cleanCloses}, ` +
+        `server heap ${mb(s.heapUsed)}, rss ${mb(s.rss)}, external ${mb(s.external)}`,
+    );
+  }
+  const ticker = setInterval(() => void report(), 10_000);
+
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  await quiesce();
+  const base = await ask('gc');
+  console.log(`warm-up done: ${base.clients} clients, heap after GC ${mb(base.heapUsed)}, rss ${mb(base.rss)}`);
+  resume();
+
+  await new Promise((r) => setTimeout(r, Math.max(0, seconds * 1000 - (Date.now() - start))));
+  await quiesce();
+  const end = await ask('gc');
+  const final = await ask('stats');
+  clearInterval(ticker);
+  console.log(`end: ${end.clients} clients, heap after GC ${mb(end.heapUsed)}, rss ${mb(end.rss)}`);
+
+  // Tear down.
+  for (const s of slots) s.stopping = true;
+  await Promise.all(
+    slots.map(
+      (s) =>
+        new Promise((resolve) => {
+          if (s.conn === null) return resolve();
+          s.onIdle = resolve;
+          s.conn.ws.close(1000);
+        }),
+    ),
+  );
+  server.send({ type: 'stop' });
+  await new Promise((r) => server.once('exit', r));
+
+  const growth = end.heapUsed / base.heapUsed - 1;
+  const failures = [];
+  if (final.lostBeforeClose > 0) failures.push(`${final.lostBeforeClose} messages sent before close() lost`);
+  if (final.outOfOrder > 0) failures.push(`${final.outOfOrder} messages out of order`);
+  if (counts.corrupt + final.corrupt > 0) failures.push(`${counts.corrupt + final.corrupt} messages corrupted`);
+  if (counts.unexpected > 0) failures.push(`${counts.unexpected} unexpected closes`);
+  if (counts.handshakeFailures > 0) failures.push(`${counts.handshakeFailures} failed handshakes`);
+  if (growth > 0.1) failures.push(`server heap grew ${(growth * 100).toFixed(1)}% (limit 10%)`);
+  console.log(
+    `soak: ${connections} connections, ${seconds} s: ${counts.sent} messages sent, ${counts.received} echoed, ` +
+      `${final.messages} received by the server, ${counts.drops} drops, ${counts.cleanCloses} clean closes ` +
+      `(echoes of the messages sent with the close frame: ${2 * counts.cleanCloses - counts.lastEchoesMissing} ` +
+      `of ${2 * counts.cleanCloses} came back), ` +
+      `heap ${mb(base.heapUsed)} -> ${mb(end.heapUsed)} (${(growth * 100).toFixed(1)}%)`,
+  );
+  if (failures.length > 0) {
+    console.log(`FAIL: ${failures.join('; ')}`);
+    process.exit(1);
+  }
+  console.log('PASS');
+}
+
+if (argv.includes('--server')) await runServer();
+else await runSoak();
