@@ -279,14 +279,19 @@ export class WebSocket extends EventEmitter {
         if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
           return data.buffer;
         }
-        return data.slice().buffer;
+        {
+          // A copy: the view usually sits inside a larger socket chunk.
+          const copy = new ArrayBuffer(data.byteLength);
+          new Uint8Array(copy).set(data);
+          return copy;
+        }
       case 'blob':
         return new Blob([data]);
     }
   }
 
   private _onPing(data: Uint8Array): void {
-    if (!this._autoPong || this._readyState !== 1) return;
+    if (!this._autoPong || !this._canSend()) return;
     const socket = this._socket;
     if (socket && socket.writableNeedDrain) {
       // Backpressure: keep only the newest ping's pong; it goes out on 'drain' (issue: bounded pongs).
@@ -297,10 +302,10 @@ export class WebSocket extends EventEmitter {
   }
 
   private readonly _onDrain = (): void => {
-    if (this._pendingPong && this._readyState === 1 && this._conn) {
+    if (this._pendingPong && this._canSend()) {
       const data = this._pendingPong;
       this._pendingPong = null;
-      this._writeFrames(this._conn.sendPong(data), undefined);
+      this._writeFrames(this._conn!.sendPong(data), undefined);
     }
     this.emit('drain');
   };
@@ -308,7 +313,8 @@ export class WebSocket extends EventEmitter {
   private _onCloseEvent(event: Extract<CodecEvent, { type: 'close' }>): void {
     this._closeEventSeen = true;
     this._closeCode = event.code;
-    this._closeReason = event.reason;
+    // 1006 has no close frame, hence no reason (as in ws and browsers).
+    this._closeReason = event.code === 1006 ? '' : event.reason;
     this._wasClean = event.wasClean;
     if (this._readyState < 2) this._readyState = 2;
     this._stopKeepalive();
@@ -421,12 +427,18 @@ export class WebSocket extends EventEmitter {
     return ok;
   }
 
+  /** OPEN for us and for the codec (a close frame may sit in the chunk whose messages we deliver). */
+  private _canSend(): boolean {
+    return this._readyState === 1 && this._conn !== null && this._conn.state === 'OPEN';
+  }
+
   private _notOpen(what: string, cb: ((err?: Error) => void) | undefined): false {
     if (this._readyState === 0) {
       throw new Error(`WebSocket is not open yet (readyState 0 CONNECTING): wait for 'open' before ${what}`);
     }
+    const state = this._readyState === 1 ? 2 : this._readyState;
     const err = new WebSocketError(
-      `WebSocket is not open (readyState ${this._readyState} ${READY_STATES[this._readyState]}): ${what} did nothing`,
+      `WebSocket is not open (readyState ${state} ${READY_STATES[state]}): ${what} did nothing`,
       'WS_ERR_NOT_OPEN',
     );
     if (cb) process.nextTick(cb, err);
@@ -445,11 +457,11 @@ export class WebSocket extends EventEmitter {
       options = {};
     }
     const opts = options ?? {};
-    if (this._readyState !== 1 || !this._conn) return this._notOpen('send()', cb);
+    if (!this._canSend()) return this._notOpen('send()', cb);
     if (typeof data === 'number') data = String(data);
     const binary = opts.binary ?? typeof data !== 'string';
     const fin = opts.fin ?? true;
-    const conn = this._conn;
+    const conn = this._conn as Connection;
     let frames: Uint8Array[];
     if (this._fragmentKind !== null || !fin) {
       const kind = this._fragmentKind ?? (binary ? 'binary' : 'text');
@@ -472,12 +484,12 @@ export class WebSocket extends EventEmitter {
     } else if (typeof mask === 'function') {
       cb = mask as (err?: Error) => void;
     }
-    if (this._readyState !== 1 || !this._conn) {
+    if (!this._canSend()) {
       this._notOpen('ping()', cb);
       return;
     }
     const payload = data === undefined ? EMPTY : typeof data === 'string' ? data : toUint8Array(data);
-    this._writeFrames(this._conn.sendPing(payload), cb);
+    this._writeFrames(this._conn!.sendPing(payload), cb);
   }
 
   /** Sends an unsolicited pong (RFC 6455 5.5.3). */
@@ -488,12 +500,12 @@ export class WebSocket extends EventEmitter {
     } else if (typeof mask === 'function') {
       cb = mask as (err?: Error) => void;
     }
-    if (this._readyState !== 1 || !this._conn) {
+    if (!this._canSend()) {
       this._notOpen('pong()', cb);
       return;
     }
     const payload = data === undefined ? EMPTY : typeof data === 'string' ? data : toUint8Array(data);
-    this._writeFrames(this._conn.sendPong(payload), cb);
+    this._writeFrames(this._conn!.sendPong(payload), cb);
   }
 
   /**
@@ -550,8 +562,8 @@ export class WebSocket extends EventEmitter {
     const ka = this._keepalive;
     if (!ka) return;
     this._pingTimer = setInterval(() => {
-      if (this._readyState !== 1 || !this._conn) return;
-      this._writeFrames(this._conn.sendPing(EMPTY), undefined);
+      if (!this._canSend()) return;
+      this._writeFrames(this._conn!.sendPing(EMPTY), undefined);
       if (this._pongTimer === null) {
         this._pongTimer = setTimeout(() => {
           this._pongTimer = null;
