@@ -114,7 +114,7 @@ const SCENARIOS = [
     id: 'handshakes',
     title: 'handshakes (open, upgrade, close)',
     type: 'handshake',
-    concurrency: 16,
+    concurrency: 32,
     target: { ws: 1.3 },
   },
   {
