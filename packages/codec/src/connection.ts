@@ -169,6 +169,14 @@ export class Connection {
     return this._state;
   }
 
+  /**
+   * True while data may still be sent: until our close frame has left the codec. After a close or a
+   * violation arrives, the messages delivered with it can still be answered ahead of the close frame.
+   */
+  get canSend(): boolean {
+    return !this.closeHandedOut;
+  }
+
   /** True once this side should end the TCP connection (RFC 6455 7.1.1: the server first; a failed connection at once). */
   get shouldCloseTransport(): boolean {
     return this._shouldCloseTransport;

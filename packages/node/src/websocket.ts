@@ -240,7 +240,6 @@ export class WebSocket extends EventEmitter {
   };
 
   private _dispatch(events: CodecEvent[]): void {
-    this._flushOutput();
     for (const event of events) {
       if (this._closeEmitted) return;
       switch (event.type) {
@@ -266,6 +265,8 @@ export class WebSocket extends EventEmitter {
           break;
       }
     }
+    // After the handlers: what they sent in answer goes out ahead of a queued pong or close frame.
+    this._flushOutput();
     this._maybeEndTransport();
   }
 
@@ -427,9 +428,12 @@ export class WebSocket extends EventEmitter {
     return ok;
   }
 
-  /** OPEN for us and for the codec (a close frame may sit in the chunk whose messages we deliver). */
+  /**
+   * OPEN for us, and the codec has not handed out its close frame: the messages that arrived in the
+   * same chunk as a close or a violation can still be answered ahead of it (Autobahn 3.x, 5.15).
+   */
   private _canSend(): boolean {
-    return this._readyState === 1 && this._conn !== null && this._conn.state === 'OPEN';
+    return this._readyState === 1 && this._conn !== null && this._conn.canSend;
   }
 
   private _notOpen(what: string, cb: ((err?: Error) => void) | undefined): false {
@@ -520,8 +524,9 @@ export class WebSocket extends EventEmitter {
     }
     const conn = this._conn;
     if (!conn) return;
-    if (this._readyState === 2 && conn.state !== 'OPEN') {
-      // Our close frame is out already, or we are replying to the peer's: just wait.
+    if (conn.state !== 'OPEN') {
+      // Our close frame is out already, or queued as the reply to the peer's (it follows the
+      // current handlers' sends): just wait.
       this._maybeEndTransport();
       return;
     }
