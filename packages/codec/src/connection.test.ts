@@ -781,6 +781,42 @@ describe('RFC 7692 permessage-deflate', () => {
     expect(readFrames(conn.sendPing('abcd'))).toMatchObject([{ rsv1: false }]);
   });
 
+  test('sending with { compress: false }: no RSV1 and the payload as given; the default still compresses', () => {
+    const { pmd } = fakeDeflate(3);
+    const conn = server({ perMessageDeflate: pmd });
+    expect(readFrames(conn.sendText('abcdef', { compress: false }))).toMatchObject([
+      { opcode: Opcode.Text, rsv1: false, payload: bytesOf('abcdef') },
+    ]);
+    expect(readFrames(conn.sendBinary(bytesOf('abcd'), { compress: false }))).toMatchObject([
+      { opcode: Opcode.Binary, rsv1: false, payload: bytesOf('abcd') },
+    ]);
+    // compress: true is the default: the threshold still decides.
+    expect(readFrames(conn.sendBinary(bytesOf('abcd'), { compress: true }))).toMatchObject([
+      { rsv1: true, payload: bytesOf('dcba') },
+    ]);
+    expect(readFrames(conn.sendBinary(bytesOf('ab'), { compress: true }))).toMatchObject([
+      { rsv1: false, payload: bytesOf('ab') },
+    ]);
+    expect(readFrames(conn.sendText('abc', {}))).toMatchObject([{ rsv1: true, payload: bytesOf('cba') }]);
+    // Without permessage-deflate the option changes nothing.
+    expect(readFrames(server().sendText('abc', { compress: true }))).toMatchObject([
+      { rsv1: false, payload: bytesOf('abc') },
+    ]);
+  });
+
+  test('with node:zlib: uncompressed and compressed messages interleave and all decode', () => {
+    const a = client({ perMessageDeflate: zlibDeflate() });
+    const b = server({ perMessageDeflate: zlibDeflate() });
+    const message = 'interleaved '.repeat(50);
+    const plain = concatBytes(a.sendText(message, { compress: false }));
+    const packed = concatBytes(a.sendText(message));
+    expect(readFrames([plain]).map((f) => f.rsv1)).toEqual([false]);
+    expect(readFrames([packed]).map((f) => f.rsv1)).toEqual([true]);
+    expect(packed.length).toBeLessThan(plain.length);
+    const events = b.receive(concatBytes([plain, packed, plain]));
+    expect(events.map(text)).toEqual([message, message, message]);
+  });
+
   test('with node:zlib: a client and a server exchange compressed messages', () => {
     const a = client({ perMessageDeflate: zlibDeflate() });
     const b = server({ perMessageDeflate: zlibDeflate() });

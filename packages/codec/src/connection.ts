@@ -43,6 +43,16 @@ export interface ConnectionOptions {
   randomFill?: ((bytes: Uint8Array) => void) | undefined;
 }
 
+/** Per-message choices for sendText/sendBinary. */
+export interface SendMessageOptions {
+  /**
+   * false: send this message uncompressed even when permessage-deflate was negotiated (RFC 7692 6:
+   * any message may go without RSV1). Default true: compressed when negotiated and the message is at
+   * least the threshold.
+   */
+  compress?: boolean | undefined;
+}
+
 export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
 export type CloseInitiator = 'local' | 'peer';
 
@@ -278,12 +288,12 @@ export class Connection {
   }
 
   /** A text message. A Uint8Array must hold valid UTF-8 (it is not checked). */
-  sendText(data: string | Uint8Array): Uint8Array[] {
-    return this.sendMessage(Opcode.Text, typeof data === 'string' ? encodeUtf8(data) : data, 'sendText');
+  sendText(data: string | Uint8Array, options?: SendMessageOptions): Uint8Array[] {
+    return this.sendMessage(Opcode.Text, typeof data === 'string' ? encodeUtf8(data) : data, 'sendText', options);
   }
 
-  sendBinary(data: Uint8Array): Uint8Array[] {
-    return this.sendMessage(Opcode.Binary, data, 'sendBinary');
+  sendBinary(data: Uint8Array, options?: SendMessageOptions): Uint8Array[] {
+    return this.sendMessage(Opcode.Binary, data, 'sendBinary', options);
   }
 
   /**
@@ -517,7 +527,12 @@ export class Connection {
     this.pongCount = frame.length;
   }
 
-  private sendMessage(opcode: number, data: Uint8Array, method: string): Uint8Array[] {
+  private sendMessage(
+    opcode: number,
+    data: Uint8Array,
+    method: string,
+    options: SendMessageOptions | undefined,
+  ): Uint8Array[] {
     this.checkCanSend(method);
     if (this.sendingOpcode !== 0) {
       throw new Error(
@@ -525,7 +540,7 @@ export class Connection {
       );
     }
     const deflate = this.deflate;
-    if (deflate !== null && data.length >= (deflate.threshold ?? 0)) {
+    if (deflate !== null && options?.compress !== false && data.length >= (deflate.threshold ?? 0)) {
       // RFC 7692 6: RSV1 on the (only) frame marks the compressed message.
       return this.frame(opcode, deflate.compressor.compress(data), true, true);
     }
