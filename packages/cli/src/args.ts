@@ -1,6 +1,3 @@
-import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
-
 /** A mistake in the command line: reported with the command's usage and exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -16,12 +13,10 @@ export const ExitCode = {
   abnormalClose: 3,
 } as const;
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** parseArgs with strict checking, turning its errors into UsageError. */
-export function parse<T extends Options>(argv: string[], options: T) {
+/** Runs a parseArgs call, turning its errors into UsageError. */
+export function usage<T>(parse: () => T): T {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return parse();
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

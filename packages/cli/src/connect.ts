@@ -1,6 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import { ExitCode, UsageError, parse, seconds, toBytes, toText } from './args.js';
+import { parseArgs } from 'node:util';
+import { ExitCode, UsageError, usage, seconds, toBytes, toText } from './args.js';
 import type { Io } from './args.js';
 import { WebSocket } from './transport.js';
 
@@ -39,14 +40,21 @@ export interface ConnectOptions {
 }
 
 export function parseConnectArgs(argv: string[]): ConnectOptions | 'help' {
-  const { values, positionals } = parse(argv, {
-    protocol: { type: 'string', multiple: true },
-    header: { type: 'string', multiple: true },
-    deflate: { type: 'boolean' },
-    execute: { type: 'string', short: 'x', multiple: true },
-    wait: { type: 'string', short: 'w' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        protocol: { type: 'string', multiple: true },
+        header: { type: 'string', multiple: true },
+        deflate: { type: 'boolean' },
+        execute: { type: 'string', short: 'x', multiple: true },
+        wait: { type: 'string', short: 'w' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
   if (values.help === true) return 'help';
   if (positionals.length === 0) throw new UsageError('missing URL (e.g. ws://localhost:8000)');
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
@@ -188,6 +196,8 @@ export async function connectCommand(argv: string[], io: Io): Promise<number> {
     let opened = false;
     let closeStartedByUs = false;
     let finished = false;
+    /** The server answered the handshake with something other than 101: its body is being read. */
+    let rejected = false;
     let waitTimer: NodeJS.Timeout | undefined;
     let lines: ReturnType<typeof createInterface> | undefined;
     const pending: string[] = [];
@@ -254,6 +264,7 @@ export async function connectCommand(argv: string[], io: Io): Promise<number> {
     ws.on('ping', (data: unknown) => note(`< ping ${toText(data)}`.trimEnd()));
     ws.on('pong', (data: unknown) => note(`< pong ${toText(data)}`.trimEnd()));
     ws.on('unexpected-response', (req: ClientRequest, res: IncomingMessage) => {
+      rejected = true;
       void readBody(res).then((body) => {
         const status = `${res.statusCode ?? '?'} ${res.statusMessage ?? ''}`.trim();
         note(
@@ -264,7 +275,7 @@ export async function connectCommand(argv: string[], io: Io): Promise<number> {
       });
     });
     ws.on('error', (error: NodeJS.ErrnoException) => {
-      if (finished) return;
+      if (finished || rejected) return;
       if (!opened) {
         note(`rfc6455 connect: ${connectError(error, url)}`);
         finish(ExitCode.failure);
@@ -273,7 +284,10 @@ export async function connectCommand(argv: string[], io: Io): Promise<number> {
       }
     });
     ws.on('close', (code: number, reason: unknown) => {
-      if (!opened) return finish(ExitCode.failure);
+      if (!opened) {
+        if (!rejected) finish(ExitCode.failure);
+        return;
+      }
       const text = toText(reason);
       note(`disconnected (code ${code}${text !== '' ? `, reason: ${text}` : ''})`);
       const normal = closeStartedByUs || code === 1000 || code === 1001 || code === 1005;

@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ExitCode, UsageError, integer, parse } from './args.js';
+import { ExitCode, UsageError, integer, usage } from './args.js';
 import type { Io } from './args.js';
 import { staticFiles } from './static-files.js';
 import { WebSocket, WebSocketServer } from './transport.js';
@@ -114,9 +115,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   wss.on('error', (error: Error) => log(`server error: ${error.message}`));
 
+  // Tracked by the WebSocket server (clientTracking is on by default).
+  const clients = (): Set<WebSocket> => wss.clients ?? new Set();
   const slowTimers = new Map<WebSocket, NodeJS.Timeout>();
   const broadcast = (data: unknown, isBinary: boolean): void => {
-    for (const client of wss.clients) {
+    for (const client of clients()) {
       if (client.readyState !== WebSocket.OPEN) continue;
       // A client that does not read would make the server buffer every message for it forever:
       // past the bound it is closed (1008, RFC 6455 7.4.1) instead of being skipped silently.
@@ -134,7 +137,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const who = describe(req);
-    log(`open  ${who} (${wss.clients.size} connected)`);
+    log(`open  ${who} (${clients().size} connected)`);
     ws.on('message', (data: unknown, isBinary: boolean) => {
       if (options.mode === 'echo') ws.send(data as Uint8Array, { binary: isBinary });
       else broadcast(data, isBinary);
@@ -175,7 +178,7 @@ async function shutDown(
   const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
   http.closeIdleConnections();
   // RFC 6455 7.4.1: 1001, the endpoint is going away.
-  const closed = [...wss.clients].map(
+  const closed = [...(wss.clients ?? [])].map(
     (client) =>
       new Promise<void>((resolve) => {
         if (client.readyState === WebSocket.CLOSED) return resolve();
@@ -188,7 +191,7 @@ async function shutDown(
     timer = setTimeout(() => resolve('late'), graceMs);
   });
   if ((await Promise.race([Promise.all(closed), deadline])) === 'late') {
-    for (const client of wss.clients) client.terminate();
+    for (const client of wss.clients ?? []) client.terminate();
   }
   clearTimeout(timer);
   for (const t of slowTimers.values()) clearTimeout(t);
@@ -216,18 +219,25 @@ function listenError(error: NodeJS.ErrnoException, options: ServeOptions): Error
 
 /** Turns the command line into ServeOptions. `demoDir` is the bundled demo page's directory. */
 export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 'help' {
-  const { values, positionals } = parse(argv, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    mode: { type: 'string' },
-    static: { type: 'string' },
-    path: { type: 'string' },
-    protocol: { type: 'string', multiple: true },
-    deflate: { type: 'boolean' },
-    'max-payload': { type: 'string' },
-    'max-buffered': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        mode: { type: 'string' },
+        static: { type: 'string' },
+        path: { type: 'string' },
+        protocol: { type: 'string', multiple: true },
+        deflate: { type: 'boolean' },
+        'max-payload': { type: 'string' },
+        'max-buffered': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
   if (values.help === true) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const mode = values.mode ?? 'echo';
@@ -283,7 +293,7 @@ export async function serveCommand(
     if (stop.aborted) resolve();
     else stop.addEventListener('abort', () => resolve(), { once: true });
   });
-  io.stderr.write(`shutting down: closing ${server.wss.clients.size} connection(s) with 1001\n`);
+  io.stderr.write(`shutting down: closing ${server.wss.clients?.size ?? 0} connection(s) with 1001\n`);
   await server.close();
   return ExitCode.ok;
 }

@@ -3,12 +3,14 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startServer } from '../serve.js';
 import type { RunningServer, ServeOptions } from '../serve.js';
+import type { WebSocket as ServerSocket } from '../transport.js';
 import { runCodecScenario } from './codec-scenario.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -142,6 +144,48 @@ describe('the seed snippet', () => {
   });
 });
 
+describe('the built rfc6455 command, as npm start runs it', () => {
+  it('serves the demo page; the seed snippet gets an answer; SIGINT closes the page with 1001', async () => {
+    const main = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run scripts/build.sh first`);
+    const child = spawn(process.execPath, [main, 'serve', '--mode', 'demo', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit');
+    let output = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (output += chunk));
+    child.stderr.resume();
+    try {
+      await until(() => /websocket: ws:\/\/localhost:\d+\n/.test(output) || child.exitCode !== null);
+      const page = output.match(/page: +(http:\/\/localhost:(\d+)\/)/);
+      expect(output).toMatch(/websocket: ws:\/\/localhost:\d+\n/);
+      const [, pageUrl, port] = page!;
+
+      const tab = await browser.newPage();
+      await tab.goto(pageUrl!);
+      await tab.locator('#state[data-state="OPEN"]').waitFor();
+      await tab.evaluate(
+        `let ws = new WebSocket("ws://localhost:${port}"); ws.onopen = () => { ws.send("sending data") }`,
+      );
+      await tab.locator('#log [data-kind="received"]', { hasText: 'sending data' }).waitFor();
+
+      child.kill('SIGINT');
+      const [code] = (await exited) as [number | null];
+      expect(code).toBe(0);
+      await tab
+        .locator('#log [data-kind="event"]', { hasText: 'closed: code 1001, reason "server shutting down"' })
+        .waitFor();
+      await tab.close();
+    } finally {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+  });
+});
+
 describe('messages round-trip between Chromium and the server', () => {
   it('text, ArrayBuffer, Blob, empty and 4 MiB messages come back intact', async () => {
     await withServer({}, async ({ server, log }) => {
@@ -238,14 +282,15 @@ describe('closing (RFC 6455 7)', () => {
         const e = await new Promise<CloseEvent>((resolve) => (ws.onclose = resolve));
         return [e.code, e.reason, e.wasClean];
       }, server.wsUrl);
-      expect(browserClose).toEqual([4001, 'leaving now', true]);
+      // The server's reply echoes the code (RFC 6455 5.5.1); the reason travelled the other way.
+      expect(browserClose).toEqual([4001, '', true]);
       await until(() => log.includes('close 4001 leaving now'));
 
       // Now the server starts the closing handshake.
       const serverClose = page.evaluate(async (url) => {
         return window.nextClose(await window.openSocket(url));
       }, server.wsUrl);
-      const [client] = (await once(server.wss, 'connection')) as [import('ws').WebSocket];
+      const [client] = (await once(server.wss, 'connection')) as [ServerSocket];
       client.close(4002, 'server says bye');
       expect(await serverClose).toEqual([4002, 'server says bye', true]);
 
@@ -293,8 +338,9 @@ describe('the demo page', () => {
       await page.locator('#close').click();
       await page.locator('#state[data-state="CLOSED"]').waitFor();
       await page
-        .locator('#log [data-kind="event"]', { hasText: 'closed: code 4001, reason "done testing"' })
+        .locator('#log [data-kind="event"]', { hasText: 'closing with code 4001, reason "done testing"' })
         .waitFor();
+      await page.locator('#log [data-kind="event"]', { hasText: 'closed: code 4001' }).waitFor();
       expect(log).toEqual([
         'text typed and sent with Enter',
         'text clicked',
