@@ -204,12 +204,16 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
         aborted = true;
         clearTimer();
         ws.emit('unexpected-response', req, res);
-        // The listener owns req/res now; the socket ends when they are done.
-        ws._failHandshake(new WebSocketError(`Unexpected server response: ${status}`, 'WS_ERR_UNEXPECTED_RESPONSE'));
+        // The listener owns req/res now and has the answer: no 'error' (as in ws), just 'close' 1006.
+        ws._failHandshake(null);
         return;
       }
       res.resume();
-      fail(`Unexpected server response: ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`, 'WS_ERR_UNEXPECTED_RESPONSE');
+      let message = `Unexpected server response: ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+      if (status >= 300 && status < 400 && location !== undefined) {
+        message += ` (Location: ${location}); pass followRedirects: true to follow redirects`;
+      }
+      fail(message, 'WS_ERR_UNEXPECTED_RESPONSE');
     });
 
     req.on('upgrade', (res: http.IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -36,11 +36,15 @@ export interface SendOptions {
   /** Send as a binary message (default: true unless `data` is a string). */
   binary?: boolean;
   /**
-   * Compress this message when permessage-deflate was negotiated (default true). The codec applies
-   * its threshold; `false` is honoured only when the codec can send a message uncompressed.
+   * Compress this message when permessage-deflate was negotiated (default true; messages under the
+   * `threshold` still go uncompressed). `false` sends it without compression.
    */
   compress?: boolean;
-  /** false: this is a fragment and more follow; the message ends with a send whose `fin` is true. */
+  /**
+   * false: this is a fragment and more follow; the message ends with a send whose `fin` is true.
+   * Fragments are never compressed (the codec compresses whole messages only; RFC 7692 lets any
+   * message go uncompressed), and the message's type is the one given with its first fragment.
+   */
   fin?: boolean;
   /** Accepted for ws compatibility; masking follows the role (RFC 6455 5.3). */
   mask?: boolean;
@@ -472,10 +476,13 @@ export class WebSocket extends EventEmitter {
       const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data);
       frames = conn.sendFragment(kind, bytes, fin);
       this._fragmentKind = fin ? null : kind;
-    } else if (binary) {
-      frames = conn.sendBinary(typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data));
     } else {
-      frames = conn.sendText(typeof data === 'string' ? data : toUint8Array(data));
+      const per = opts.compress === false ? { compress: false } : undefined;
+      if (binary) {
+        frames = conn.sendBinary(typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data), per);
+      } else {
+        frames = conn.sendText(typeof data === 'string' ? data : toUint8Array(data), per);
+      }
     }
     return this._writeFrames(frames, cb);
   }
@@ -594,12 +601,12 @@ export class WebSocket extends EventEmitter {
 
   // ---- client handshake results ------------------------------------------------------------------
 
-  /** The handshake failed before the connection opened: 'error' (if listened to), then 'close' 1006. */
-  _failHandshake(err: Error): void {
+  /** The handshake failed before the connection opened: 'error' (if any, and listened to), then 'close' 1006. */
+  _failHandshake(err: Error | null): void {
     if (this._closeEmitted) return;
     this._readyState = 2;
     this._abortHandshake = null;
-    this._emitError(err);
+    if (err) this._emitError(err);
     this._finishClose();
   }
 
