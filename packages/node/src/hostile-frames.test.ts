@@ -214,12 +214,15 @@ describe('peers that do not read', () => {
       const { ws } = await conn;
       peer.socket.pause();
       const chunk = Buffer.alloc(64 * 1024, 0x61);
-      let sent = 0;
-      while (ws.send(chunk) && sent < 10_000) sent++;
-      expect(sent).toBeLessThan(10_000);
-      // Let the kernel take what it can; then more sends all report backpressure and add up.
+      // Fill the kernel buffers of both ends: send until what was sent stays buffered here.
+      for (let i = 0; i < 1000 && ws.bufferedAmount < MiB; i++) {
+        ws.send(chunk);
+        await new Promise((r) => setImmediate(r));
+      }
+      // Still buffered after a pause: the peer really is not reading.
       await new Promise((r) => setTimeout(r, 50));
       const before = ws.bufferedAmount;
+      expect(before).toBeGreaterThanOrEqual(MiB);
       const results: boolean[] = [];
       for (let i = 0; i < 32; i++) results.push(ws.send(chunk));
       expect(results.every((r) => r === false)).toBe(true);
