@@ -412,6 +412,9 @@ describe('@rfc6455/codec inside the page', () => {
       platform: 'neutral',
       target: 'es2022',
       alias: { '@rfc6455/codec': join(repoRoot, 'packages', 'codec', 'src', 'index.ts') },
+      // No comments, so that the check below looks at code only.
+      minifyWhitespace: true,
+      legalComments: 'none',
       logLevel: 'silent',
     });
     const code = bundle.outputFiles[0]!.text;
