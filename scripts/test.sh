@@ -16,6 +16,9 @@ bash scripts/build.sh
 step "unit, property and integration tests (jest)"
 npx jest --ci "$@"
 
+step "soak, short (200 connections, 20 s: nothing lost, heap flat)"
+node packages/bench/src/soak.mjs --connections 200 --seconds 20
+
 step "browser end-to-end tests (headless Chromium; installs Debian's chromium when it may)"
 bash scripts/e2e.sh
 
