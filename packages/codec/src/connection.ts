@@ -289,7 +289,12 @@ export class Connection {
 
   /** A text message. A Uint8Array must hold valid UTF-8 (it is not checked). */
   sendText(data: string | Uint8Array, options?: SendMessageOptions): Uint8Array[] {
-    return this.sendMessage(Opcode.Text, typeof data === 'string' ? encodeUtf8(data) : data, 'sendText', options);
+    return this.sendMessage(
+      Opcode.Text,
+      typeof data === 'string' ? encodeUtf8(data) : data,
+      'sendText',
+      options,
+    );
   }
 
   sendBinary(data: Uint8Array, options?: SendMessageOptions): Uint8Array[] {

@@ -15,7 +15,9 @@ import { closeServer, closed, echoServer, listen, messages, opened } from './tes
 import { assertNoHandlesLeft, snapshotHandles } from './testing/raw-peer.js';
 
 /** What a client reported: its error (if any) and its close code. */
-async function outcome(ws: WebSocket): Promise<{ error: WebSocketError | null; code: number; errors: number }> {
+async function outcome(
+  ws: WebSocket,
+): Promise<{ error: WebSocketError | null; code: number; errors: number }> {
   let error: WebSocketError | null = null;
   let errors = 0;
   ws.on('error', (err) => {
@@ -31,7 +33,9 @@ function closeHttp(server: net.Server): Promise<void> {
 }
 
 function listenHttp<S extends net.Server>(server: S): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
 }
 
 // ---- wss: ---------------------------------------------------------------------------------------
@@ -48,7 +52,23 @@ describe('wss: over node:https (RFC 6455 3, 4.1: TLS when secure)', () => {
     const certFile = path.join(dir, `${name}.crt`);
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', keyFile, '-out', certFile],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
       { stdio: 'ignore' },
     );
     return { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
@@ -73,31 +93,37 @@ describe('wss: over node:https (RFC 6455 3, 4.1: TLS when secure)', () => {
     return { server, wss, port, secure };
   }
 
-  test.each([false, true])('our client <-> our server on https.createServer, ca and rejectUnauthorized: false (deflate %s)', async (deflate) => {
-    const before = snapshotHandles();
-    const { server, wss, port, secure } = await tlsEchoServer(deflate);
-    for (const options of [{ ca: cert }, { rejectUnauthorized: false }]) {
-      const ws = new WebSocket(`wss://127.0.0.1:${port}/tls`, { ...options, perMessageDeflate: deflate });
-      await opened(ws);
-      expect(ws.url).toBe(`wss://127.0.0.1:${port}/tls`);
-      expect(ws.extensions.includes('permessage-deflate')).toBe(deflate);
-      const got = messages(ws, 2);
-      const big = Buffer.alloc(200_000, 'z');
-      ws.send('over TLS');
-      ws.send(big);
-      const [[a, aBinary], [b, bBinary]] = (await got) as [Buffer, boolean][] as [[Buffer, boolean], [Buffer, boolean]];
-      expect([a.toString(), aBinary]).toEqual(['over TLS', false]);
-      expect(bBinary).toBe(true);
-      expect(b.equals(big)).toBe(true);
-      const done = closed(ws);
-      ws.close(1000, 'tls bye');
-      expect(await done).toEqual([1000, '']);
-    }
-    expect(secure).toEqual([true, true]);
-    await closeServer(wss);
-    await closeHttp(server);
-    await assertNoHandlesLeft(before);
-  });
+  test.each([false, true])(
+    'our client <-> our server on https.createServer, ca and rejectUnauthorized: false (deflate %s)',
+    async (deflate) => {
+      const before = snapshotHandles();
+      const { server, wss, port, secure } = await tlsEchoServer(deflate);
+      for (const options of [{ ca: cert }, { rejectUnauthorized: false }]) {
+        const ws = new WebSocket(`wss://127.0.0.1:${port}/tls`, { ...options, perMessageDeflate: deflate });
+        await opened(ws);
+        expect(ws.url).toBe(`wss://127.0.0.1:${port}/tls`);
+        expect(ws.extensions.includes('permessage-deflate')).toBe(deflate);
+        const got = messages(ws, 2);
+        const big = Buffer.alloc(200_000, 'z');
+        ws.send('over TLS');
+        ws.send(big);
+        const [[a, aBinary], [b, bBinary]] = (await got) as [Buffer, boolean][] as [
+          [Buffer, boolean],
+          [Buffer, boolean],
+        ];
+        expect([a.toString(), aBinary]).toEqual(['over TLS', false]);
+        expect(bBinary).toBe(true);
+        expect(b.equals(big)).toBe(true);
+        const done = closed(ws);
+        ws.close(1000, 'tls bye');
+        expect(await done).toEqual([1000, '']);
+      }
+      expect(secure).toEqual([true, true]);
+      await closeServer(wss);
+      await closeHttp(server);
+      await assertNoHandlesLeft(before);
+    },
+  );
 
   test('a certificate the client does not trust: an error naming the TLS problem, close 1006, no crash on either side', async () => {
     const before = snapshotHandles();
@@ -186,7 +212,9 @@ describe('redirects (RFC 6455 4.1: the client may follow 3xx, off unless asked)'
     const before = snapshotHandles();
     const target = await echoServer();
     const r = await redirector((req, port) =>
-      req.url === '/first' ? '/second' : `ws://127.0.0.1:${(target.wss.address() as AddressInfo).port}/final?x=1`,
+      req.url === '/first'
+        ? '/second'
+        : `ws://127.0.0.1:${(target.wss.address() as AddressInfo).port}/final?x=1`,
     );
     const ws = new WebSocket(`ws://127.0.0.1:${r.port}/first`, { followRedirects: true });
     const hops: string[] = [];
@@ -221,7 +249,9 @@ describe('redirects (RFC 6455 4.1: the client may follow 3xx, off unless asked)'
     // maxRedirects: 0 follows none.
     const none = new WebSocket(`ws://127.0.0.1:${r.port}/x`, { followRedirects: true, maxRedirects: 0 });
     expect((await outcome(none)).error!.code).toBe('WS_ERR_MAX_REDIRECTS');
-    expect(() => new WebSocket(`ws://127.0.0.1:${r.port}/`, { maxRedirects: -1 })).toThrow(/maxRedirects must be a whole number/);
+    expect(() => new WebSocket(`ws://127.0.0.1:${r.port}/`, { maxRedirects: -1 })).toThrow(
+      /maxRedirects must be a whole number/,
+    );
     await closeHttp(r.server);
     await assertNoHandlesLeft(before);
   });
@@ -229,7 +259,9 @@ describe('redirects (RFC 6455 4.1: the client may follow 3xx, off unless asked)'
   test('Authorization and Cookie go along on the same host and are dropped when the host changes', async () => {
     const before = snapshotHandles();
     const target = await listen();
-    const arrived = new Promise<http.IncomingHttpHeaders>((resolve) => target.wss.once('connection', (_ws, req) => resolve(req.headers)));
+    const arrived = new Promise<http.IncomingHttpHeaders>((resolve) =>
+      target.wss.once('connection', (_ws, req) => resolve(req.headers)),
+    );
     const r = await redirector((req) => (req.url === '/a' ? '/b' : `ws://127.0.0.1:${target.port}/c`));
     const ws = new WebSocket(`ws://127.0.0.1:${r.port}/a`, {
       followRedirects: true,
@@ -281,7 +313,9 @@ describe('the client handshake timeout', () => {
   });
 
   test('a bad handshakeTimeout is refused with what to pass instead', () => {
-    expect(() => new WebSocket('ws://127.0.0.1:1', { handshakeTimeout: -5 })).toThrow(/handshakeTimeout must be a number of milliseconds >= 0/);
+    expect(() => new WebSocket('ws://127.0.0.1:1', { handshakeTimeout: -5 })).toThrow(
+      /handshakeTimeout must be a number of milliseconds >= 0/,
+    );
   });
 });
 

@@ -10,6 +10,7 @@ export type {
   VerifyClientSync,
 } from './server.js';
 export { parseWebSocketUrl } from './client.js';
+export { createWebSocketStream } from './stream.js';
 export type { ClientOptions } from './client.js';
 export type { KeepaliveOptions, PerMessageDeflateOptions, SocketOptions } from './options.js';
 export { WsCloseEvent, WsErrorEvent, WsEvent, WsMessageEvent } from './events.js';

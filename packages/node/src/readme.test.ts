@@ -43,8 +43,8 @@ async function serverBlock(): Promise<{ wss: lib.WebSocketServer; port: number }
   return { wss, port: (wss.address() as AddressInfo).port };
 }
 
-test('the README has the five examples', () => {
-  expect(blocks).toHaveLength(5);
+test('the README has the six examples', () => {
+  expect(blocks).toHaveLength(6);
 });
 
 test('README: server + ws-style client', async () => {
@@ -65,8 +65,16 @@ test('README: the browser snippet, unchanged but for the port', async () => {
   await closeServer(wss);
 });
 
+test('README: createWebSocketStream (write, end, read the echo until the close)', async () => {
+  const { wss, port } = await serverBlock();
+  const { scope, logs } = await run(3, port);
+  expect(logs).toEqual(['got one message']);
+  expect((scope['ws'] as lib.WebSocket).readyState).toBe(lib.WebSocket.CLOSED);
+  await closeServer(wss);
+});
+
 test('README: attaching to an existing HTTP server (server + path, noServer + handleUpgrade)', async () => {
-  const { scope } = await run(3);
+  const { scope } = await run(4);
   const server = scope['server'] as http.Server;
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -95,7 +103,7 @@ test('README: attaching to an existing HTTP server (server + path, noServer + ha
 });
 
 test('README: migrating from ws (broadcast)', async () => {
-  const { scope } = await run(4);
+  const { scope } = await run(5);
   const wss = scope['wss'] as lib.WebSocketServer;
   await once(wss, 'listening');
   const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;

@@ -5,7 +5,14 @@ import { WebSocket as WsClient, WebSocketServer as WsServer } from 'ws';
 import { computeAccept } from '@rfc6455/codec';
 import { WebSocket } from './index.js';
 import { closeServer, closed, echoServer, listen, once, opened } from './testing/helpers.js';
-import { FrameReader, RawPeer, assertNoHandlesLeft, closePayload, frame, snapshotHandles } from './testing/raw-peer.js';
+import {
+  FrameReader,
+  RawPeer,
+  assertNoHandlesLeft,
+  closePayload,
+  frame,
+  snapshotHandles,
+} from './testing/raw-peer.js';
 import type { ParsedFrame } from './testing/raw-peer.js';
 
 const DEFLATE_OFFER = 'Sec-WebSocket-Extensions: permessage-deflate\r\n';
@@ -50,7 +57,8 @@ async function rawDeflateServer() {
     /** Resolves once `n` frames arrived. */
     frames(n: number): Promise<ParsedFrame[]> {
       return new Promise((resolve) => {
-        const check = (): void => (reader.frames.length >= n ? resolve(reader.frames.slice(0, n)) : void wake.push(check));
+        const check = (): void =>
+          reader.frames.length >= n ? resolve(reader.frames.slice(0, n)) : void wake.push(check);
         check();
       });
     },
@@ -126,7 +134,12 @@ describe('send(data, { compress }) with permessage-deflate negotiated (RFC 7692 
       { opcode: 0, fin: true, rsv1: false },
     ]);
     expect(frames[0]!.payload.toString()).toBe(text);
-    expect(frames.slice(2, 5).map((f) => f.payload.toString()).join('')).toBe('frag-1 frag-2 frag-3');
+    expect(
+      frames
+        .slice(2, 5)
+        .map((f) => f.payload.toString())
+        .join(''),
+    ).toBe('frag-1 frag-2 frag-3');
     expect(frames[6]!.payload).toEqual(Buffer.from([4]));
     // While a fragmented message is open, the next send continues it: a continuation frame that
     // keeps the first fragment's type (text here), as in ws.
@@ -190,7 +203,10 @@ describe.each([false, true])('fragmented messages with ws (deflate %s)', (deflat
     client.send(parts[1]!, { fin: false, binary: true });
     client.send(parts[2]!, { fin: true, binary: true });
     client.send('after', { binary: false });
-    const [[data, isBinary], [after, afterBinary]] = (await received) as [[Buffer, boolean], [Buffer, boolean]];
+    const [[data, isBinary], [after, afterBinary]] = (await received) as [
+      [Buffer, boolean],
+      [Buffer, boolean],
+    ];
     expect(isBinary).toBe(true);
     expect(data.equals(Buffer.concat(parts))).toBe(true);
     expect([after.toString(), afterBinary]).toEqual(['after', false]);
@@ -204,9 +220,13 @@ describe.each([false, true])('fragmented messages with ws (deflate %s)', (deflat
     const server = new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: deflate });
     await once(server, 'listening');
     const received = new Promise<[Buffer, boolean]>((resolve) =>
-      server.once('connection', (ws) => ws.once('message', (data, isBinary) => resolve([data as Buffer, isBinary]))),
+      server.once('connection', (ws) =>
+        ws.once('message', (data, isBinary) => resolve([data as Buffer, isBinary])),
+      ),
     );
-    const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: deflate });
+    const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+      perMessageDeflate: deflate,
+    });
     await opened(ws);
     ws.send(Buffer.from('one '), { fin: false });
     ws.send(Buffer.from('two'), { fin: true });
