@@ -1,7 +1,10 @@
 // The WebSocket object: a socket pump around the codec's Connection.
 //
 //   socket 'data' -> conn.receive(chunk) -> events -> emit 'message' / 'ping' / 'pong' / 'close'
-//   ws.send(x)    -> conn.sendText/sendBinary(x) -> [header, payload] -> socket.cork/write/uncork
+//   ws.send(x)    -> conn.sendText/sendBinary(x) -> [header, payload] -> outbox -> socket.write
+//
+// Sends made while a received chunk is being handled are gathered and written once, after the
+// handlers (outbox.ts); other sends are written at once.
 //
 // Every protocol decision (framing, masking, UTF-8, limits, the closing handshake) is the codec's;
 // this file owns sockets, timers and the two API faces (ws-style EventEmitter, browser-style).
@@ -25,6 +28,7 @@ import { DEFAULT_CLOSE_TIMEOUT, checkKeepalive, checkTimeout } from './options.j
 import type { SocketOptions } from './options.js';
 import { connectClient } from './client.js';
 import type { ClientOptions } from './client.js';
+import { Outbox } from './outbox.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
@@ -63,6 +67,10 @@ export class WebSocketError extends Error {
 }
 
 const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+
+function closedError(): WebSocketError {
+  return new WebSocketError('the socket is closed; the data was not sent', 'WS_ERR_CLOSED');
+}
 const EMPTY = Buffer.alloc(0);
 /** Lets the server build a WebSocket without connecting anywhere. */
 export const kServerSide = Symbol('rfc6455.serverSide');
@@ -80,7 +88,8 @@ export interface OpenSetup {
 }
 
 function toBuffer(view: Uint8Array): Buffer {
-  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+  // Views into a received chunk (a Buffer) are Buffers already.
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
 function toUint8Array(data: SendData): Uint8Array {
@@ -114,7 +123,9 @@ export class WebSocket extends EventEmitter {
   private _conn: Connection | null = null;
   private _socket: Duplex | null = null;
   private _pmd: PerMessageDeflate | null = null;
-  private _bufferedAmount = 0;
+  private readonly _outbox = new Outbox();
+  /** True while the events of a received chunk are being handled: sends wait in the outbox. */
+  private _gathering = false;
   private _fragmentKind: 'text' | 'binary' | null = null;
   private _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
   private _closeTimer: NodeJS.Timeout | null = null;
@@ -169,7 +180,7 @@ export class WebSocket extends EventEmitter {
   }
   /** Bytes handed to send/ping/pong/close and not yet written to the socket. */
   get bufferedAmount(): number {
-    return this._bufferedAmount;
+    return this._outbox.buffered;
   }
   /** How binary messages are delivered: Buffer (default), ArrayBuffer, Buffer[] or Blob. */
   get binaryType(): BinaryType {
@@ -244,6 +255,20 @@ export class WebSocket extends EventEmitter {
   };
 
   private _dispatch(events: CodecEvent[]): void {
+    const outer = this._gathering;
+    this._gathering = true;
+    try {
+      this._handle(events);
+      // After the handlers: what they sent in answer goes out ahead of a queued pong or close frame.
+      this._queueCodecOutput();
+    } finally {
+      this._gathering = outer;
+      if (!outer) this._flush();
+    }
+    this._maybeEndTransport();
+  }
+
+  private _handle(events: CodecEvent[]): void {
     for (const event of events) {
       if (this._closeEmitted) return;
       switch (event.type) {
@@ -269,9 +294,6 @@ export class WebSocket extends EventEmitter {
           break;
       }
     }
-    // After the handlers: what they sent in answer goes out ahead of a queued pong or close frame.
-    this._flushOutput();
-    this._maybeEndTransport();
   }
 
   private _binary(data: Uint8Array): Buffer | ArrayBuffer | Buffer[] | Blob {
@@ -297,8 +319,7 @@ export class WebSocket extends EventEmitter {
 
   private _onPing(data: Uint8Array): void {
     if (!this._autoPong || !this._canSend()) return;
-    const socket = this._socket;
-    if (socket && socket.writableNeedDrain) {
+    if (this._needsDrain()) {
       // Backpressure: keep only the newest ping's pong; it goes out on 'drain' (issue: bounded pongs).
       this._pendingPong = Uint8Array.from(data);
       return;
@@ -397,39 +418,46 @@ export class WebSocket extends EventEmitter {
 
   // ---- sending -----------------------------------------------------------------------------------
 
-  private _flushOutput(): void {
+  /** Queues the frames the codec wants written (pongs, the close reply, the close after a violation). */
+  private _queueCodecOutput(): void {
     const conn = this._conn;
     if (!conn) return;
     const out = conn.takeOutput();
     if (out.length > 0) this._writeFrames(out, undefined);
   }
 
-  /** Writes [header, payload, ...] together without copying; returns what the last write returned. */
+  /**
+   * Queues [header, payload, ...] and writes them now, or after the handlers when gathering.
+   * Returns false when the socket needs 'drain' (as socket.write would).
+   */
   private _writeFrames(pieces: Uint8Array[], cb: ((err?: Error) => void) | undefined): boolean {
     const socket = this._socket;
     if (!socket || socket.destroyed || !socket.writable) {
-      if (cb) process.nextTick(cb, new WebSocketError('the socket is closed; the data was not sent', 'WS_ERR_CLOSED'));
+      if (cb) process.nextTick(cb, closedError());
       return false;
     }
-    let total = 0;
-    for (const p of pieces) total += p.byteLength;
-    this._bufferedAmount += total;
-    let ok = true;
-    const cork = pieces.length > 1 && 'cork' in socket;
-    if (cork) socket.cork();
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i] as Uint8Array;
-      if (i < pieces.length - 1) {
-        socket.write(piece);
-      } else {
-        ok = socket.write(piece, (err?: Error | null) => {
-          this._bufferedAmount -= total;
-          if (cb) cb(err ?? undefined);
-        });
-      }
+    this._outbox.push(pieces, cb);
+    if (!this._gathering) return this._flush();
+    return socket.writableLength + this._outbox.queued < socket.writableHighWaterMark;
+  }
+
+  /** Writes what the outbox holds; returns what socket.write returned. */
+  private _flush(): boolean {
+    const socket = this._socket;
+    if (this._outbox.queued === 0) return true;
+    if (!socket || socket.destroyed || !socket.writable) {
+      // Closed by a handler (terminate) or by the peer while the sends waited.
+      this._outbox.discard(closedError());
+      return false;
     }
-    if (cork) socket.uncork();
-    return ok;
+    return this._outbox.flush(socket);
+  }
+
+  /** True when the socket, counting what waits in the outbox, is past its high-water mark. */
+  private _needsDrain(): boolean {
+    const socket = this._socket;
+    if (!socket) return false;
+    return socket.writableNeedDrain || socket.writableLength + this._outbox.queued >= socket.writableHighWaterMark;
   }
 
   /**
