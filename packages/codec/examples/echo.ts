@@ -75,7 +75,7 @@ export function echoClient(t: Transport, messages: string[], log: (line: string)
   };
 }
 
-/** Both sides over an in-memory pipe: chunks arrive in order, one at a time (receive is not re-entrant). */
+/** Both sides over an in-memory pipe. As on a socket, bytes arrive in order and later, never inside write(). */
 export function runInMemory(messages: string[]): string[] {
   const log: string[] = [];
   const queue: (() => void)[] = [];
