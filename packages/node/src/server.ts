@@ -156,6 +156,8 @@ export class WebSocketServer extends EventEmitter {
   private readonly _ownServer: boolean;
   private readonly _all = new Set<WebSocket>();
   private readonly _handshakes = new Map<Duplex, NodeJS.Timeout>();
+  /** One 'close' listener for every socket in handshake (a closure per socket would live as long as it). */
+  private readonly _onHandshakeSocketClose: (this: Duplex) => void;
   private readonly _handshakeTimeout: number;
   private readonly _shutdownTimeout: number;
   private readonly _maxHeaders: number;
@@ -170,6 +172,11 @@ export class WebSocketServer extends EventEmitter {
       throw new Error('WebSocketServer needs exactly one of the options `port`, `server` or `noServer: true`');
     }
     this.options = { ...options };
+    const handshakes = this._handshakes;
+    this._onHandshakeSocketClose = function (this: Duplex) {
+      clearTimeout(handshakes.get(this));
+      handshakes.delete(this);
+    };
     this._handshakeTimeout = checkTimeout('handshakeTimeout', options.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT);
     this._shutdownTimeout = checkTimeout('shutdownTimeout', options.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT);
     this._maxHeaders = options.maxHeaders ?? 100;
@@ -251,13 +258,15 @@ export class WebSocketServer extends EventEmitter {
       socket.destroy();
     }, this._handshakeTimeout);
     this._handshakes.set(socket, timer);
-    socket.once('close', () => this._clearHandshakeTimer(socket));
+    socket.once('close', this._onHandshakeSocketClose);
   }
 
   private _clearHandshakeTimer(socket: Duplex): void {
     const timer = this._handshakes.get(socket);
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer === undefined) return;
+    clearTimeout(timer);
     this._handshakes.delete(socket);
+    socket.off('close', this._onHandshakeSocketClose);
   }
 
   /**
@@ -314,11 +323,7 @@ export class WebSocketServer extends EventEmitter {
         return;
       }
       if (this._state !== 'running') return fail(503, 'The server is shutting down');
-      // 'headers' listeners may edit the response lines before they are written.
-      const lines = Buffer.from(result.response).toString('latin1').split('\r\n');
-      while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-      this.emit('headers', lines, req);
-      socket.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
+      socket.write(this._responseHead(result.response, req));
       done();
       const ws = new (WebSocket as unknown as new (token: symbol) => WebSocket)(kServerSide);
       const params = result.perMessageDeflate;
@@ -331,12 +336,7 @@ export class WebSocketServer extends EventEmitter {
         perMessageDeflate: params && this._pmd !== false ? createPerMessageDeflate(params, 'server', this._pmd.runtime) : null,
         options: this.options,
       });
-      this._all.add(ws);
-      this.clients?.add(ws);
-      ws.on('close', () => {
-        this._all.delete(ws);
-        this.clients?.delete(ws);
-      });
+      this._track(ws);
       callback(ws, req);
     };
 
@@ -360,6 +360,25 @@ export class WebSocketServer extends EventEmitter {
     }
     if ((verify as VerifyClientSync)(info)) complete();
     else fail(401, 'Unauthorized');
+  }
+
+  /** The 101 response; 'headers' listeners may edit its lines before it is written. */
+  private _responseHead(response: Uint8Array, req: http.IncomingMessage): Uint8Array {
+    if (this.listenerCount('headers') === 0) return response;
+    const lines = Buffer.from(response).toString('latin1').split('\r\n');
+    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    this.emit('headers', lines, req);
+    return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+  }
+
+  /** Keeps `ws` in `clients` while it is open. A method, so the listener does not hold the handshake's closures (and `req`). */
+  private _track(ws: WebSocket): void {
+    this._all.add(ws);
+    this.clients?.add(ws);
+    ws.on('close', () => {
+      this._all.delete(ws);
+      this.clients?.delete(ws);
+    });
   }
 
   /**

@@ -92,6 +92,11 @@ function toBuffer(view: Uint8Array): Buffer {
   return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/** Ends the socket unless it is ending already (a second end() builds an Error, stack trace and all). */
+function endOnce(socket: Duplex | null): void {
+  if (socket !== null && !socket.writableEnded) socket.end();
+}
+
 function toUint8Array(data: SendData): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -251,7 +256,7 @@ export class WebSocket extends EventEmitter {
     const conn = this._conn;
     if (conn) this._dispatch(conn.receiveEof());
     // A half-closed peer gets our FIN too (RFC 6455 7.1.1: the TCP close follows the closing handshake).
-    this._socket?.end();
+    endOnce(this._socket);
   };
 
   private _dispatch(events: CodecEvent[]): void {
@@ -356,9 +361,7 @@ export class WebSocket extends EventEmitter {
     const conn = this._conn;
     const socket = this._socket;
     if (!conn || !socket || !conn.shouldCloseTransport) return;
-    if (conn.role === 'server') {
-      socket.end();
-    }
+    if (conn.role === 'server') endOnce(socket);
     // Both sides: do not wait forever for the peer's FIN.
     this._armCloseTimer();
   }
