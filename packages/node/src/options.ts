@@ -20,7 +20,7 @@ export interface PerMessageDeflateOptions {
   clientMaxWindowBits?: number;
   /** Messages smaller than this many bytes are sent uncompressed (default 1024). */
   threshold?: number;
-  /** zlib level 0..9 for what we send. */
+  /** zlib level 0..9 for what we send (default 3: fast; zlib's own default is 6, see deflate.ts). */
   level?: number;
   /** zlib memLevel 1..9 for what we send. */
   memLevel?: number;
