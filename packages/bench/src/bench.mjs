@@ -475,6 +475,8 @@ function summarise(scenario, rounds) {
     }
     if (scenario.type === 'memory') {
       summary.heapPerConn = stats(list.map((round) => round.heapPerConn));
+      summary.externalPerConn = stats(list.map((round) => round.externalPerConn));
+      summary.heapCommittedPerConn = stats(list.map((round) => round.heapCommittedPerConn));
     }
     summary.vsWs = name === 'ws' ? null : ratioStats(scenario, rounds, name, 'ws');
     if (
@@ -605,12 +607,12 @@ function memoryTable(results) {
   const result = results.find((r) => r.scenario.type === 'memory');
   if (result === undefined) return null;
   const lines = [
-    '| server | RSS / connection (KiB) | JS heap / connection (KiB) | ÷ ws |',
-    '| --- | --- | --- | --- |',
+    '| server | RSS / connection (KiB) | JS heap used / connection (KiB) | JS heap committed / connection (KiB) | external (ArrayBuffers, native) / connection (KiB) | ÷ ws (RSS) |',
+    '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const s of Object.values(result.servers)) {
     lines.push(
-      `| ${s.label} | ${cell(s.metric, (n) => fixed(n / KiB, 2))} | ${cell(s.heapPerConn, (n) => fixed(n / KiB, 2))} | ${ratioCell(s.vsWs)} |`,
+      `| ${s.label} | ${cell(s.metric, (n) => fixed(n / KiB, 2))} | ${cell(s.heapPerConn, (n) => fixed(n / KiB, 2))} | ${cell(s.heapCommittedPerConn, (n) => fixed(n / KiB, 2))} | ${cell(s.externalPerConn, (n) => fixed(n / KiB, 2))} | ${ratioCell(s.vsWs)} |`,
     );
   }
   return lines.join('\n');

@@ -499,5 +499,9 @@ export async function runMemory({ port, conns, gc }) {
     rssAfter: after.rss,
     bytesPerConn: (after.rss - before.rss) / conns,
     heapPerConn: (after.heapUsed - before.heapUsed) / conns,
+    // Heap pages V8 keeps committed (grown spaces count in RSS even when empty).
+    heapCommittedPerConn: (after.heapTotal - before.heapTotal) / conns,
+    // Off-heap memory V8 knows of: ArrayBuffer backing stores, native zlib state and the like.
+    externalPerConn: (after.external - before.external) / conns,
   };
 }

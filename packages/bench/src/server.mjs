@@ -126,7 +126,14 @@ process.on('message', async (message) => {
   } else if (cmd === 'gc') {
     const collected = gc();
     const memory = process.memoryUsage();
-    process.send({ id, collected, rss: memory.rss, heapUsed: memory.heapUsed });
+    process.send({
+      id,
+      collected,
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      heapTotal: memory.heapTotal,
+      external: memory.external,
+    });
   } else if (cmd === 'exit') {
     server.close();
     process.send({ id }, () => process.exit(0));
