@@ -124,7 +124,8 @@ export class Connection {
 
   // Reading: the frame header, possibly gathered across chunks.
   private readonly header = newFrameHeader();
-  private readonly headerBytes = new Uint8Array(14);
+  /** Allocated when a header is first cut by a chunk boundary (idle connections never need it). */
+  private headerBytes: Uint8Array | null = null;
   private headerFill = 0;
   private inPayload = false;
   // The frame being read.
@@ -153,7 +154,8 @@ export class Connection {
   private pongCount = 0;
   /** Opcode of the fragmented message being sent, 0 when none. */
   private sendingOpcode = 0;
-  private readonly keyPool = new Uint8Array(KEY_POOL_SIZE);
+  /** Client only, allocated at the first masked frame (servers never mask). */
+  private keyPool: Uint8Array | null = null;
   private keyPoolPos = KEY_POOL_SIZE;
 
   constructor(options: ConnectionOptions) {
@@ -209,7 +211,7 @@ export class Connection {
         if (this.headerFill === 0) {
           n = decodeHeader(chunk, pos, end, this.header);
           if (n === HEADER_INCOMPLETE) {
-            this.headerBytes.set(chunk.subarray(pos, end));
+            (this.headerBytes ??= new Uint8Array(14)).set(chunk.subarray(pos, end));
             this.headerFill = end - pos;
             break;
           }
@@ -217,8 +219,9 @@ export class Connection {
         } else {
           // Complete a header cut by a chunk boundary: copy at most what a header can need.
           const take = Math.min(14 - this.headerFill, end - pos);
-          this.headerBytes.set(chunk.subarray(pos, pos + take), this.headerFill);
-          n = decodeHeader(this.headerBytes, 0, this.headerFill + take, this.header);
+          const headerBytes = this.headerBytes!;
+          headerBytes.set(chunk.subarray(pos, pos + take), this.headerFill);
+          n = decodeHeader(headerBytes, 0, this.headerFill + take, this.header);
           if (n === HEADER_INCOMPLETE) {
             this.headerFill += take;
             break;
@@ -577,11 +580,12 @@ export class Connection {
   }
 
   private nextMaskKey(): number {
+    const pool = (this.keyPool ??= new Uint8Array(KEY_POOL_SIZE));
     if (this.keyPoolPos >= KEY_POOL_SIZE) {
-      this.randomFill!(this.keyPool);
+      this.randomFill!(pool);
       this.keyPoolPos = 0;
     }
-    const key = readMaskKey(this.keyPool, this.keyPoolPos);
+    const key = readMaskKey(pool, this.keyPoolPos);
     this.keyPoolPos += 4;
     return key;
   }
