@@ -211,7 +211,7 @@ describe('redirects (RFC 6455 4.1: the client may follow 3xx, off unless asked)'
   test('followRedirects: true follows to the target (relative and absolute Locations) and opens there', async () => {
     const before = snapshotHandles();
     const target = await echoServer();
-    const r = await redirector((req, port) =>
+    const r = await redirector((req, _port) =>
       req.url === '/first'
         ? '/second'
         : `ws://127.0.0.1:${(target.wss.address() as AddressInfo).port}/final?x=1`,

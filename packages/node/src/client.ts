@@ -57,7 +57,8 @@ export function parseWebSocketUrl(input: string | URL): URL {
     throw new SyntaxError(`The URL's scheme must be ws: or wss:, got ${url.protocol} in ${url.href}`);
   }
   // RFC 6455 3: fragment identifiers are meaningless in WebSocket URIs and must not be used.
-  if (url.hash !== '') throw new SyntaxError(`The URL must not contain a fragment (${url.hash}): ${url.href}`);
+  if (url.hash !== '')
+    throw new SyntaxError(`The URL must not contain a fragment (${url.hash}): ${url.href}`);
   return url;
 }
 
@@ -92,16 +93,26 @@ const defaultRandomFill = (bytes: Uint8Array): void => {
 };
 
 /** Starts (and on redirects restarts) the opening handshake for `ws`. */
-export function connectClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
+export function connectClient(
+  ws: WebSocket,
+  address: string | URL,
+  protocols: string[],
+  options: ClientOptions,
+): void {
   const url = parseWebSocketUrl(address);
-  const handshakeTimeout = checkTimeout('handshakeTimeout', options.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT);
+  const handshakeTimeout = checkTimeout(
+    'handshakeTimeout',
+    options.handshakeTimeout,
+    DEFAULT_HANDSHAKE_TIMEOUT,
+  );
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   if (!Number.isInteger(maxRedirects) || maxRedirects < 0) {
     throw new Error(`maxRedirects must be a whole number >= 0, got ${String(maxRedirects)}`);
   }
   const seen = new Set<string>();
   for (const p of protocols) {
-    if (seen.has(p)) throw new SyntaxError(`Subprotocol ${JSON.stringify(p)} is listed twice; list each once`);
+    if (seen.has(p))
+      throw new SyntaxError(`Subprotocol ${JSON.stringify(p)} is listed twice; list each once`);
     seen.add(p);
   }
   const randomFill = options.randomFill ?? defaultRandomFill;
@@ -147,13 +158,23 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
       host: target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname,
       port: target.port === '' ? (secure ? 443 : 80) : Number(target.port),
       path: target.pathname + target.search,
-      headers: requestHeaders.flat() as unknown as http.OutgoingHttpHeaders,
+      headers: requestHeaders.flat(),
       setHost: false,
     };
     if (target.username !== '' || target.password !== '') {
       requestOptions.auth = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
     }
-    for (const k of ['agent', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'servername', 'localAddress', 'family'] as const) {
+    for (const k of [
+      'agent',
+      'ca',
+      'cert',
+      'key',
+      'passphrase',
+      'rejectUnauthorized',
+      'servername',
+      'localAddress',
+      'family',
+    ] as const) {
       if (options[k] !== undefined) (requestOptions as Record<string, unknown>)[k] = options[k];
     }
     if (options.agent === undefined) requestOptions.agent = false;
@@ -174,7 +195,10 @@ export function connectClient(ws: WebSocket, address: string | URL, protocols: s
         res.resume();
         req.destroy();
         if (redirects >= maxRedirects) {
-          fail(`Maximum redirects exceeded (${maxRedirects}); raise maxRedirects or fix the URL`, 'WS_ERR_MAX_REDIRECTS');
+          fail(
+            `Maximum redirects exceeded (${maxRedirects}); raise maxRedirects or fix the URL`,
+            'WS_ERR_MAX_REDIRECTS',
+          );
           return;
         }
         redirects++;

@@ -62,7 +62,9 @@ describe.each(engines)('RFC 7692 7.2 compression with the %s engine', (engine) =
   test('any message split into any frames survives, in order, with shared context', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 1, max: 5 })), { maxLength: 6 }),
+        fc.array(fc.tuple(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 1, max: 5 })), {
+          maxLength: 6,
+        }),
         fc.boolean(),
         (messages, noTakeover) => {
           const c = new ZlibMessageCompressor(15, noTakeover, { engine });
@@ -84,7 +86,9 @@ describe.each(engines)('RFC 7692 7.2 compression with the %s engine', (engine) =
   });
 
   test('stops inflating a bomb once past the budget: too-big', () => {
-    const bomb = zlib.deflateRawSync(Buffer.alloc(10 * 1024 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    const bomb = zlib.deflateRawSync(Buffer.alloc(10 * 1024 * 1024), {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+    });
     const d = new ZlibMessageDecompressor(15, false, { engine });
     const r = d.decompress(bomb.subarray(0, bomb.byteLength - 4), true, 1024 * 1024);
     expect(r).toMatchObject({ ok: false, reason: 'too-big' });
@@ -101,7 +105,9 @@ describe.each(engines)('RFC 7692 7.2 compression with the %s engine', (engine) =
 
 describe('engines agree', () => {
   test('output of one engine inflates with the other, both ways, with context takeover', () => {
-    const msgs = ['alpha beta gamma', 'alpha beta gamma delta', 'x'.repeat(40000), 'alpha beta'].map((s) => Buffer.from(s));
+    const msgs = ['alpha beta gamma', 'alpha beta gamma delta', 'x'.repeat(40000), 'alpha beta'].map((s) =>
+      Buffer.from(s),
+    );
     for (const [from, to] of [
       ['stream', 'stateless'],
       ['stateless', 'stream'],

@@ -89,7 +89,9 @@ function pickEngine(wanted: ZlibEngineKind | undefined): ZlibEngineKind {
   if (wanted === 'stateless') return 'stateless';
   detected ??= streamEngineAvailable();
   if (!detected && wanted === 'stream') {
-    throw new Error("zlib engine 'stream' is not available in this runtime; use engine 'stateless' or omit it");
+    throw new Error(
+      "zlib engine 'stream' is not available in this runtime; use engine 'stateless' or omit it",
+    );
   }
   return detected ? 'stream' : 'stateless';
 }
@@ -189,7 +191,8 @@ const EMPTY_BLOCK = new Uint8Array([0x00]);
 
 function stripTail(data: Buffer): Uint8Array {
   const n = data.byteLength;
-  const tail = n >= 4 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 0xff && data[n - 1] === 0xff;
+  const tail =
+    n >= 4 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 0xff && data[n - 1] === 0xff;
   const body = tail ? data.subarray(0, n - 4) : data;
   // zlib emits nothing for an empty message right after a flush; the peer needs a block (RFC 7692 7.2.3.6).
   return body.byteLength === 0 ? EMPTY_BLOCK : body;
@@ -270,7 +273,9 @@ export class ZlibMessageDecompressor implements MessageDecompressor {
   decompress(data: Uint8Array, fin: boolean, maxOutput: number): InflateResult {
     if (this.broken) return { ok: false, reason: 'corrupt', message: 'the decompressor failed earlier' };
     try {
-      return this.sync ? this.streamStep(this.sync, data, fin, maxOutput) : this.statelessStep(data, fin, maxOutput);
+      return this.sync
+        ? this.streamStep(this.sync, data, fin, maxOutput)
+        : this.statelessStep(data, fin, maxOutput);
     } catch (err) {
       this.broken = true;
       if (err instanceof TooBig || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {

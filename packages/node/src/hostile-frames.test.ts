@@ -2,7 +2,6 @@
 // peers that never read, and invalid UTF-8 that must be caught on arrival (RFC 6455 5, 8.1; RFC 7692).
 import zlib from 'node:zlib';
 import { RawPeer, closePayload, frame, gc, nextConnection, withServer } from './testing/raw-peer.js';
-import type { WebSocket } from './index.js';
 
 const MiB = 1024 * 1024;
 

@@ -19,7 +19,12 @@ function text(n: number): string {
 }
 
 async function wsServer(perMessageDeflate: boolean): Promise<{ server: WsServer; url: string }> {
-  const server = new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate, maxPayload: 64 * 1024 * 1024 });
+  const server = new WsServer({
+    port: 0,
+    host: '127.0.0.1',
+    perMessageDeflate,
+    maxPayload: 64 * 1024 * 1024,
+  });
   await once(server, 'listening');
   server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
   return { server, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}` };

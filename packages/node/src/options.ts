@@ -56,7 +56,9 @@ export function checkTimeout(name: string, value: number | undefined, fallback: 
   return value;
 }
 
-export function checkKeepalive(value: KeepaliveOptions | false | undefined): { interval: number; timeout: number } | null {
+export function checkKeepalive(
+  value: KeepaliveOptions | false | undefined,
+): { interval: number; timeout: number } | null {
   if (value === undefined || value === false) return null;
   if (typeof value !== 'object' || value === null) {
     throw new Error('keepalive must be { interval, timeout? } in milliseconds, or false');

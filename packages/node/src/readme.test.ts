@@ -11,9 +11,9 @@ const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 
 type Scope = Record<string, unknown>;
-const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (
-  ...args: unknown[]
-) => Promise<Scope>;
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+  ...args: string[]
+) => (...args: unknown[]) => Promise<Scope>;
 
 /** Runs one README block; resolves with its top-level bindings and what it logged. */
 async function run(index: number, port = 0): Promise<{ scope: Scope; logs: string[] }> {
@@ -32,7 +32,8 @@ async function run(index: number, port = 0): Promise<{ scope: Scope; logs: strin
 }
 
 async function until(logs: string[], text: string): Promise<void> {
-  for (let i = 0; i < 500 && !logs.some((l) => l.includes(text)); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 500 && !logs.some((l) => l.includes(text)); i++)
+    await new Promise((r) => setTimeout(r, 10));
   expect(logs.join('\n')).toContain(text);
 }
 

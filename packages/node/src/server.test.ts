@@ -6,7 +6,9 @@ import { WebSocket, WebSocketServer } from './index.js';
 import { closeServer, closed, echoServer, listen, messages, once, opened } from './testing/helpers.js';
 
 function httpListen(server: http.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
 }
 function httpClose(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
@@ -43,7 +45,10 @@ describe('WebSocketServer modes (RFC 6455 4.2)', () => {
 
   test('a malformed upgrade gets a 4xx with a one-line reason', async () => {
     const { wss, port } = await listen();
-    const res = await rawExchange(port, upgradeRequest('/').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'));
+    const res = await rawExchange(
+      port,
+      upgradeRequest('/').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'),
+    );
     expect(res).toMatch(/^HTTP\/1\.1 426 /);
     const res2 = await rawExchange(port, upgradeRequest('/').replace('dGhlIHNhbXBsZSBub25jZQ==', 'short'));
     expect(res2).toMatch(/^HTTP\/1\.1 400 /);
@@ -121,7 +126,9 @@ describe('WebSocketServer modes (RFC 6455 4.2)', () => {
     const asyncServer = await listen({
       verifyClient: (info, cb) => {
         seen.push(info.origin);
-        setImmediate(() => (info.req.url === '/ok' ? cb(true) : cb(false, 403, 'Forbidden here', { 'X-Why': 'test' })));
+        setImmediate(() =>
+          info.req.url === '/ok' ? cb(true) : cb(false, 403, 'Forbidden here', { 'X-Why': 'test' }),
+        );
       },
     });
     const statuses: number[] = [];

@@ -148,6 +148,8 @@ function detach(server: http.Server, wss: WebSocketServer): void {
 
 type State = 'running' | 'closing' | 'closed';
 
+// The interface of the same name below types the events (the usual typed-EventEmitter merge).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WebSocketServer extends EventEmitter {
   /** Open connections (when clientTracking is on; otherwise undefined). */
   readonly clients: Set<WebSocket> | undefined;
@@ -161,15 +163,22 @@ export class WebSocketServer extends EventEmitter {
   private readonly _handshakeTimeout: number;
   private readonly _shutdownTimeout: number;
   private readonly _maxHeaders: number;
-  private readonly _pmd: false | { accept: PerMessageDeflateServerOptions; runtime: PerMessageDeflateOptions };
+  private readonly _pmd:
+    false | { accept: PerMessageDeflateServerOptions; runtime: PerMessageDeflateOptions };
   private readonly _detachServerEvents: () => void;
   private _state: State = 'running';
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
-    const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true].filter(Boolean).length;
+    const modes = [
+      options.port !== undefined,
+      options.server !== undefined,
+      options.noServer === true,
+    ].filter(Boolean).length;
     if (modes !== 1) {
-      throw new Error('WebSocketServer needs exactly one of the options `port`, `server` or `noServer: true`');
+      throw new Error(
+        'WebSocketServer needs exactly one of the options `port`, `server` or `noServer: true`',
+      );
     }
     this.options = { ...options };
     const handshakes = this._handshakes;
@@ -177,8 +186,16 @@ export class WebSocketServer extends EventEmitter {
       clearTimeout(handshakes.get(this));
       handshakes.delete(this);
     };
-    this._handshakeTimeout = checkTimeout('handshakeTimeout', options.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT);
-    this._shutdownTimeout = checkTimeout('shutdownTimeout', options.shutdownTimeout, DEFAULT_SHUTDOWN_TIMEOUT);
+    this._handshakeTimeout = checkTimeout(
+      'handshakeTimeout',
+      options.handshakeTimeout,
+      DEFAULT_HANDSHAKE_TIMEOUT,
+    );
+    this._shutdownTimeout = checkTimeout(
+      'shutdownTimeout',
+      options.shutdownTimeout,
+      DEFAULT_SHUTDOWN_TIMEOUT,
+    );
     this._maxHeaders = options.maxHeaders ?? 100;
     checkKeepalive(options.keepalive);
     this.clients = options.clientTracking === false ? undefined : new Set();
@@ -188,8 +205,10 @@ export class WebSocketServer extends EventEmitter {
     } else {
       const runtime = pmd === true ? {} : pmd;
       const accept: PerMessageDeflateServerOptions = { supportsWindowBits8: true };
-      if (runtime.serverNoContextTakeover !== undefined) accept.serverNoContextTakeover = runtime.serverNoContextTakeover;
-      if (runtime.clientNoContextTakeover !== undefined) accept.clientNoContextTakeover = runtime.clientNoContextTakeover;
+      if (runtime.serverNoContextTakeover !== undefined)
+        accept.serverNoContextTakeover = runtime.serverNoContextTakeover;
+      if (runtime.clientNoContextTakeover !== undefined)
+        accept.clientNoContextTakeover = runtime.clientNoContextTakeover;
       if (runtime.serverMaxWindowBits !== undefined) accept.serverMaxWindowBits = runtime.serverMaxWindowBits;
       if (runtime.clientMaxWindowBits !== undefined) accept.clientMaxWindowBits = runtime.clientMaxWindowBits;
       this._pmd = { accept, runtime };
@@ -216,7 +235,8 @@ export class WebSocketServer extends EventEmitter {
     } else if (options.server !== undefined) {
       this._server = options.server;
       this._ownServer = false;
-      if (callback) throw new Error('the callback argument is only for `port` mode; listen on your server instead');
+      if (callback)
+        throw new Error('the callback argument is only for `port` mode; listen on your server instead');
     } else {
       this._server = null;
       this._ownServer = false;
@@ -333,7 +353,8 @@ export class WebSocketServer extends EventEmitter {
         role: 'server',
         protocol: result.protocol ?? '',
         extensions: result.extensions,
-        perMessageDeflate: params && this._pmd !== false ? createPerMessageDeflate(params, 'server', this._pmd.runtime) : null,
+        perMessageDeflate:
+          params && this._pmd !== false ? createPerMessageDeflate(params, 'server', this._pmd.runtime) : null,
         options: this.options,
       });
       this._track(ws);
@@ -349,7 +370,7 @@ export class WebSocketServer extends EventEmitter {
     };
     if (verify.length >= 2) {
       let answered = false;
-      (verify as VerifyClientAsync)(info, (ok, code, message, headers) => {
+      verify(info, (ok, code, message, headers) => {
         if (answered) return;
         answered = true;
         if (ok) return complete();
@@ -438,15 +459,19 @@ export class WebSocketServer extends EventEmitter {
 }
 
 /** Typed server events. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WebSocketServer {
   on(event: 'connection', listener: (ws: WebSocket, req: http.IncomingMessage) => void): this;
   on(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
   on(event: 'listening' | 'close', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
+  // Any other event, as EventEmitter allows: listeners of any shape.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'connection', listener: (ws: WebSocket, req: http.IncomingMessage) => void): this;
   once(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
   once(event: 'listening' | 'close', listener: () => void): this;
   once(event: 'error', listener: (err: Error) => void): this;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }

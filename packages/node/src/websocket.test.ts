@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { spawn } from 'node:child_process';
-import { WebSocket, WsCloseEvent, WsMessageEvent } from './index.js';
+import type { WsMessageEvent } from './index.js';
+import { WebSocket, WsCloseEvent } from './index.js';
 import { closeServer, closed, echoServer, listen, messages, once, opened } from './testing/helpers.js';
 
 const upgradeRequest = (path = '/'): string =>
@@ -27,7 +28,10 @@ async function rawClient(port: number): Promise<net.Socket> {
 /** A masked client frame (RFC 6455 5.2) with an all-zero key, so the payload stays readable. */
 function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer {
   const len = payload.length;
-  const header = len < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len]) : Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, len >> 8, len & 0xff]);
+  const header =
+    len < 126
+      ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len])
+      : Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, len >> 8, len & 0xff]);
   return Buffer.concat([header, Buffer.alloc(4), payload]);
 }
 
@@ -41,7 +45,7 @@ describe('the browser-style face (WHATWG WebSocket)', () => {
         ws.send('sending data');
       };
       ws.onmessage = (event) => {
-        resolve(event as WsMessageEvent);
+        resolve(event);
         ws.close();
       };
     });
@@ -57,11 +61,13 @@ describe('the browser-style face (WHATWG WebSocket)', () => {
     const onceListener = (e: WsMessageEvent): void => void seen.push(`once:${String(e.data)}`);
     const removed = (): void => void seen.push('removed');
     ws.addEventListener('message', onceListener as never, { once: true });
-    ws.addEventListener('message', removed as never);
-    ws.removeEventListener('message', removed as never);
+    ws.addEventListener('message', removed);
+    ws.removeEventListener('message', removed);
     ws.onmessage = () => seen.push('first onmessage');
     ws.onmessage = (e) => seen.push(`onmessage:${String(e.data)}`);
-    ws.addEventListener('message', { handleEvent: (e: WsMessageEvent) => seen.push(`handleEvent:${String(e.data)}`) } as never);
+    ws.addEventListener('message', {
+      handleEvent: (e: WsMessageEvent) => seen.push(`handleEvent:${String(e.data)}`),
+    } as never);
     const closeEvent = new Promise<WsCloseEvent>((resolve) => ws.addEventListener('close', resolve as never));
     ws.addEventListener('open', () => {
       ws.send('a');
@@ -300,7 +306,10 @@ describe('clients no one here wrote', () => {
       ws.onclose = (e) => { console.log(JSON.stringify({ got, code: e.code, ext: ws.extensions })); };
       ws.onerror = (e) => { console.log(JSON.stringify({ error: String(e.message) })); };
     `;
-    const flags = typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function' ? [] : ['--experimental-websocket'];
+    const flags =
+      typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function'
+        ? []
+        : ['--experimental-websocket'];
     const child = spawn(process.execPath, [...flags, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

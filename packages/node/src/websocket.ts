@@ -100,16 +100,23 @@ function endOnce(socket: Duplex | null): void {
 function toUint8Array(data: SendData): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)) {
+  if (
+    data instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)
+  ) {
     return new Uint8Array(data);
   }
-  throw new TypeError('send() takes a string, a Buffer, a TypedArray, a DataView or an ArrayBuffer; convert other values first');
+  throw new TypeError(
+    'send() takes a string, a Buffer, a TypedArray, a DataView or an ArrayBuffer; convert other values first',
+  );
 }
 
 /**
  * A WebSocket connection, client or server side. `new WebSocket(url, protocols?, options?)` connects
  * to a server; a WebSocketServer hands you its sockets through its 'connection' event.
  */
+// The interface of the same name below types the events (the usual typed-EventEmitter merge).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WebSocket extends EventEmitter {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
@@ -152,7 +159,11 @@ export class WebSocket extends EventEmitter {
 
   constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions);
   constructor(url: string | URL, options?: ClientOptions);
-  constructor(url: string | URL | typeof kServerSide, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
+  constructor(
+    url: string | URL | typeof kServerSide,
+    protocols?: string | string[] | ClientOptions,
+    options?: ClientOptions,
+  ) {
     super();
     if (url === kServerSide) return;
     let list: string[] = [];
@@ -199,7 +210,11 @@ export class WebSocket extends EventEmitter {
   }
   /** True once pause() was called and resume() was not. */
   get isPaused(): boolean {
-    return this._socket !== null && 'isPaused' in this._socket && (this._socket as { isPaused(): boolean }).isPaused();
+    return (
+      this._socket !== null &&
+      'isPaused' in this._socket &&
+      (this._socket as { isPaused(): boolean }).isPaused()
+    );
   }
 
   // ---- opening -----------------------------------------------------------------------------------
@@ -308,7 +323,11 @@ export class WebSocket extends EventEmitter {
       case 'fragments':
         return [toBuffer(data)];
       case 'arraybuffer':
-        if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
+        if (
+          data.byteOffset === 0 &&
+          data.byteLength === data.buffer.byteLength &&
+          data.buffer instanceof ArrayBuffer
+        ) {
           return data.buffer;
         }
         {
@@ -351,7 +370,13 @@ export class WebSocket extends EventEmitter {
     this._stopKeepalive();
     if (event.error !== undefined) {
       this._emitError(
-        new WebSocketError(`${event.reason} (close code ${event.code})`, `WS_ERR_${String(event.error).toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`, event.code),
+        new WebSocketError(
+          `${event.reason} (close code ${event.code})`,
+          `WS_ERR_${String(event.error)
+            .toUpperCase()
+            .replace(/[^A-Z0-9]+/g, '_')}`,
+          event.code,
+        ),
       );
     }
   }
@@ -377,7 +402,9 @@ export class WebSocket extends EventEmitter {
 
   private readonly _onSocketError = (err: Error): void => {
     // A peer that resets the connection is not a program error: report it only to listeners.
-    this._emitError(new WebSocketError(`socket error: ${err.message}`, (err as { code?: string }).code ?? 'WS_ERR_SOCKET'));
+    this._emitError(
+      new WebSocketError(`socket error: ${err.message}`, (err as { code?: string }).code ?? 'WS_ERR_SOCKET'),
+    );
     this._socket?.destroy();
   };
 
@@ -460,7 +487,9 @@ export class WebSocket extends EventEmitter {
   private _needsDrain(): boolean {
     const socket = this._socket;
     if (!socket) return false;
-    return socket.writableNeedDrain || socket.writableLength + this._outbox.queued >= socket.writableHighWaterMark;
+    return (
+      socket.writableNeedDrain || socket.writableLength + this._outbox.queued >= socket.writableHighWaterMark
+    );
   }
 
   /**
@@ -510,7 +539,10 @@ export class WebSocket extends EventEmitter {
     } else {
       const per = opts.compress === false ? { compress: false } : undefined;
       if (binary) {
-        frames = conn.sendBinary(typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data), per);
+        frames = conn.sendBinary(
+          typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data),
+          per,
+        );
       } else {
         frames = conn.sendText(typeof data === 'string' ? data : toUint8Array(data), per);
       }
@@ -521,10 +553,10 @@ export class WebSocket extends EventEmitter {
   /** Sends a ping (RFC 6455 5.5.2); the payload is at most 125 bytes. */
   ping(data?: SendData, mask?: boolean, cb?: (err?: Error) => void): void {
     if (typeof data === 'function') {
-      cb = data as (err?: Error) => void;
+      cb = data;
       data = undefined;
     } else if (typeof mask === 'function') {
-      cb = mask as (err?: Error) => void;
+      cb = mask;
     }
     if (!this._canSend()) {
       this._notOpen('ping()', cb);
@@ -537,10 +569,10 @@ export class WebSocket extends EventEmitter {
   /** Sends an unsolicited pong (RFC 6455 5.5.3). */
   pong(data?: SendData, mask?: boolean, cb?: (err?: Error) => void): void {
     if (typeof data === 'function') {
-      cb = data as (err?: Error) => void;
+      cb = data;
       data = undefined;
     } else if (typeof mask === 'function') {
-      cb = mask as (err?: Error) => void;
+      cb = mask;
     }
     if (!this._canSend()) {
       this._notOpen('pong()', cb);
@@ -568,7 +600,8 @@ export class WebSocket extends EventEmitter {
       this._maybeEndTransport();
       return;
     }
-    const text = reason === undefined ? undefined : typeof reason === 'string' ? reason : reason.toString('utf8');
+    const text =
+      reason === undefined ? undefined : typeof reason === 'string' ? reason : reason.toString('utf8');
     const frames = conn.sendClose(code, text);
     this._readyState = 2;
     this._stopKeepalive();
@@ -673,11 +706,31 @@ export class WebSocket extends EventEmitter {
   }
 
   /** Browser-style listener; `{ once: true }` removes it after the first call. */
-  addEventListener(type: 'open', listener: EventListenerLike<WsEvent<WebSocket>>, options?: { once?: boolean }): void;
-  addEventListener(type: 'message', listener: EventListenerLike<WsMessageEvent<WebSocket, MessageData>>, options?: { once?: boolean }): void;
-  addEventListener(type: 'error', listener: EventListenerLike<WsErrorEvent<WebSocket>>, options?: { once?: boolean }): void;
-  addEventListener(type: 'close', listener: EventListenerLike<WsCloseEvent<WebSocket>>, options?: { once?: boolean }): void;
-  addEventListener(type: WebSocketEventName, listener: EventListenerLike<never>, options: { once?: boolean } = {}): void {
+  addEventListener(
+    type: 'open',
+    listener: EventListenerLike<WsEvent<WebSocket>>,
+    options?: { once?: boolean },
+  ): void;
+  addEventListener(
+    type: 'message',
+    listener: EventListenerLike<WsMessageEvent<WebSocket, MessageData>>,
+    options?: { once?: boolean },
+  ): void;
+  addEventListener(
+    type: 'error',
+    listener: EventListenerLike<WsErrorEvent<WebSocket>>,
+    options?: { once?: boolean },
+  ): void;
+  addEventListener(
+    type: 'close',
+    listener: EventListenerLike<WsCloseEvent<WebSocket>>,
+    options?: { once?: boolean },
+  ): void;
+  addEventListener(
+    type: WebSocketEventName,
+    listener: EventListenerLike<never>,
+    options: { once?: boolean } = {},
+  ): void {
     if (!['open', 'message', 'error', 'close'].includes(type)) return;
     // Like the DOM: adding the same listener twice is a no-op.
     for (const l of this.listeners(type) as WrappedListener[]) {
@@ -716,7 +769,8 @@ export class WebSocket extends EventEmitter {
     let wrapped: WrappedListener;
     switch (type) {
       case 'open':
-        wrapped = (() => callListener(listener, this, new WsEvent('open', this))) as unknown as WrappedListener;
+        wrapped = (() =>
+          callListener(listener, this, new WsEvent('open', this))) as unknown as WrappedListener;
         break;
       case 'message':
         wrapped = ((data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => {
@@ -725,11 +779,16 @@ export class WebSocket extends EventEmitter {
         }) as unknown as WrappedListener;
         break;
       case 'error':
-        wrapped = ((err: Error) => callListener(listener, this, new WsErrorEvent(this, err))) as unknown as WrappedListener;
+        wrapped = ((err: Error) =>
+          callListener(listener, this, new WsErrorEvent(this, err))) as unknown as WrappedListener;
         break;
       case 'close':
         wrapped = ((code: number, reason: Buffer) =>
-          callListener(listener, this, new WsCloseEvent(this, code, reason.toString('utf8'), this._wasClean))) as unknown as WrappedListener;
+          callListener(
+            listener,
+            this,
+            new WsCloseEvent(this, code, reason.toString('utf8'), this._wasClean),
+          )) as unknown as WrappedListener;
         break;
     }
     wrapped[kListener] = listener;
@@ -741,9 +800,13 @@ export class WebSocket extends EventEmitter {
 export type MessageData = string | Buffer | ArrayBuffer | Buffer[] | Blob;
 
 /** Typed ws-style events. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WebSocket {
   on(event: 'open', listener: () => void): this;
-  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void): this;
+  on(
+    event: 'message',
+    listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void,
+  ): this;
   on(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
@@ -751,14 +814,20 @@ export interface WebSocket {
   on(event: 'unexpected-response', listener: (req: ClientRequest, res: IncomingMessage) => void): this;
   on(event: 'redirect', listener: (url: string, req: ClientRequest) => void): this;
   on(event: 'drain', listener: () => void): this;
+  // Any other event, as EventEmitter allows: listeners of any shape.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'open', listener: () => void): this;
-  once(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void): this;
+  once(
+    event: 'message',
+    listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void,
+  ): this;
   once(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
   once(event: 'close', listener: (code: number, reason: Buffer) => void): this;
   once(event: 'error', listener: (err: Error) => void): this;
   once(event: 'upgrade', listener: (res: IncomingMessage) => void): this;
   once(event: 'unexpected-response', listener: (req: ClientRequest, res: IncomingMessage) => void): this;
   once(event: 'drain', listener: () => void): this;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }

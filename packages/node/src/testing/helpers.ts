@@ -1,9 +1,11 @@
 // Test helpers shared by the integration tests (not part of the build).
 import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from '../index.js';
-import type { ServerOptions } from '../index.js';
+import { WebSocketServer } from '../index.js';
+import type { ServerOptions, WebSocket } from '../index.js';
 
-export async function listen(options: Omit<ServerOptions, 'port'> = {}): Promise<{ wss: WebSocketServer; port: number; url: string }> {
+export async function listen(
+  options: Omit<ServerOptions, 'port'> = {},
+): Promise<{ wss: WebSocketServer; port: number; url: string }> {
   const wss = new WebSocketServer({ ...options, port: 0, host: '127.0.0.1' });
   await new Promise<void>((resolve, reject) => {
     wss.once('listening', resolve);
@@ -18,7 +20,10 @@ export function closeServer(wss: WebSocketServer): Promise<void> {
 }
 
 /** Resolves with the first event of that name, with its arguments. */
-export function once<T extends unknown[] = unknown[]>(emitter: { once(e: string, l: (...a: any[]) => void): unknown }, event: string): Promise<T> {
+export function once<T extends unknown[] = unknown[]>(
+  emitter: { once(e: string, l: (...a: never[]) => void): unknown },
+  event: string,
+): Promise<T> {
   return new Promise((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args as T)));
 }
 
@@ -29,12 +34,19 @@ export function opened(ws: WebSocket): Promise<void> {
   });
 }
 
-export function closed(ws: { once(e: 'close', l: (code: number, reason: Buffer) => void): unknown }): Promise<[number, string]> {
-  return new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()])));
+export function closed(ws: {
+  once(e: 'close', l: (code: number, reason: Buffer) => void): unknown;
+}): Promise<[number, string]> {
+  return new Promise((resolve) =>
+    ws.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()])),
+  );
 }
 
 /** Collects `n` messages as [data, isBinary]. */
-export function messages(ws: WebSocket, n: number): Promise<[Buffer | ArrayBuffer | Buffer[] | Blob, boolean][]> {
+export function messages(
+  ws: WebSocket,
+  n: number,
+): Promise<[Buffer | ArrayBuffer | Buffer[] | Blob, boolean][]> {
   return new Promise((resolve) => {
     const got: [Buffer | ArrayBuffer | Buffer[] | Blob, boolean][] = [];
     if (n === 0) return resolve(got);
