@@ -13,6 +13,9 @@ bash scripts/pnpm.sh install --frozen-lockfile
 step "build and type-check"
 bash scripts/build.sh
 
+step "format and lint (Prettier, ESLint with type information)"
+bash scripts/lint.sh
+
 step "unit, property and integration tests (jest)"
 npx jest --ci "$@"
 
