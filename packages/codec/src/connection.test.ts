@@ -516,7 +516,7 @@ describe('API misuse throws with directions', () => {
       () => conn.sendPong(),
       () => conn.sendFragment('text', new Uint8Array(0), true),
     ]) {
-      expect(send).toThrow(/already sent its close frame \(state CLOSING\).*Check state === "OPEN"/);
+      expect(send).toThrow(/already sent its close frame \(state CLOSING\).*Check canSend before sending/);
     }
     expect(() => conn.sendClose(1000)).toThrow(/already sent its close frame/);
   });

@@ -56,7 +56,8 @@ export interface SendMessageOptions {
 export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
 export type CloseInitiator = 'local' | 'peer';
 
-export type Event =
+/** What receive() and receiveEof() return. Also exported as Event (which shadows the DOM's Event where imported). */
+export type ConnectionEvent =
   /** A whole text message, validated UTF-8; a view into the received chunk when it lay in one. */
   | { type: 'text'; data: Uint8Array }
   | { type: 'binary'; data: Uint8Array }
@@ -73,6 +74,8 @@ export type Event =
       /** Set when we failed the connection because of a protocol violation by the peer. */
       error?: ProtocolErrorKind;
     };
+
+export type Event = ConnectionEvent;
 
 export type CloseEvent = Extract<Event, { type: 'close' }>;
 
@@ -570,7 +573,7 @@ export class Connection {
     if (this.closeHandedOut) {
       throw new Error(
         `${method}: this connection already sent its close frame (state ${this._state}), and nothing may ` +
-          'follow it (RFC 6455 5.5.1). Check state === "OPEN" before sending.',
+          'follow it (RFC 6455 5.5.1). Check canSend before sending.',
       );
     }
   }
