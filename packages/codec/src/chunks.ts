@@ -17,7 +17,7 @@ export class PieceList {
   private readonly pieces: Uint8Array[] = [];
   /** Total bytes held. */
   length = 0;
-  /** Buffer receiving copies of small pieces, and how much of it is filled. */
+  /** Block receiving copies of small pieces, and how much of it is filled. */
   private tail: Uint8Array | null = null;
   private tailFill = 0;
 
