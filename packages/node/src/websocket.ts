@@ -552,22 +552,21 @@ export class WebSocket extends EventEmitter {
 
   /** Sends a ping (RFC 6455 5.5.2); the payload is at most 125 bytes. */
   ping(data?: SendData, mask?: boolean, cb?: (err?: Error) => void): void {
-    if (typeof data === 'function') {
-      cb = data;
-      data = undefined;
-    } else if (typeof mask === 'function') {
-      cb = mask;
-    }
-    if (!this._canSend()) {
-      this._notOpen('ping()', cb);
-      return;
-    }
-    const payload = data === undefined ? EMPTY : typeof data === 'string' ? data : toUint8Array(data);
-    this._writeFrames(this._conn!.sendPing(payload), cb);
+    this._sendControl('ping', data, mask, cb);
   }
 
   /** Sends an unsolicited pong (RFC 6455 5.5.3). */
   pong(data?: SendData, mask?: boolean, cb?: (err?: Error) => void): void {
+    this._sendControl('pong', data, mask, cb);
+  }
+
+  /** ping() and pong(): ws's (data?, mask?, cb?) signature, where any argument may be the callback. */
+  private _sendControl(
+    kind: 'ping' | 'pong',
+    data: SendData | undefined,
+    mask: boolean | undefined,
+    cb: ((err?: Error) => void) | undefined,
+  ): void {
     if (typeof data === 'function') {
       cb = data;
       data = undefined;
@@ -575,11 +574,12 @@ export class WebSocket extends EventEmitter {
       cb = mask;
     }
     if (!this._canSend()) {
-      this._notOpen('pong()', cb);
+      this._notOpen(`${kind}()`, cb);
       return;
     }
     const payload = data === undefined ? EMPTY : typeof data === 'string' ? data : toUint8Array(data);
-    this._writeFrames(this._conn!.sendPong(payload), cb);
+    const conn = this._conn!;
+    this._writeFrames(kind === 'ping' ? conn.sendPing(payload) : conn.sendPong(payload), cb);
   }
 
   /**
