@@ -5,6 +5,8 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 // Char code -> 6-bit value, or -1 for anything outside the alphabet.
 const DECODE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 64; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
+const CODES = new Uint8Array(64);
+for (let i = 0; i < 64; i++) CODES[i] = ALPHABET.charCodeAt(i);
 
 /** Encodes bytes as padded standard base64. */
 export function base64Encode(bytes: Uint8Array): string {
@@ -23,6 +25,33 @@ export function base64Encode(bytes: Uint8Array): string {
     out += ALPHABET[v >>> 18]! + ALPHABET[(v >>> 12) & 63]! + ALPHABET[(v >>> 6) & 63]! + '=';
   }
   return out;
+}
+
+/** Writes the padded base64 of `bytes` as ASCII codes into `out` at `at`; returns the end offset. */
+export function base64EncodeInto(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  const n = bytes.length;
+  const whole = n - (n % 3);
+  let o = at;
+  for (let i = 0; i < whole; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o++] = CODES[v >>> 18]!;
+    out[o++] = CODES[(v >>> 12) & 63]!;
+    out[o++] = CODES[(v >>> 6) & 63]!;
+    out[o++] = CODES[v & 63]!;
+  }
+  if (n > whole) {
+    const v = (bytes[whole]! << 16) | (n - whole === 2 ? bytes[whole + 1]! << 8 : 0);
+    out[o++] = CODES[v >>> 18]!;
+    out[o++] = CODES[(v >>> 12) & 63]!;
+    out[o++] = n - whole === 2 ? CODES[(v >>> 6) & 63]! : 0x3d;
+    out[o++] = 0x3d;
+  }
+  return o;
+}
+
+/** True for a character of the base64 alphabet (padding excluded). */
+export function isBase64Char(code: number): boolean {
+  return code < 128 && DECODE[code]! >= 0;
 }
 
 export interface Base64DecodeOptions {

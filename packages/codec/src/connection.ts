@@ -89,6 +89,7 @@ interface CryptoGlobal {
   crypto?: { getRandomValues?: (bytes: Uint8Array) => unknown };
 }
 
+// One for every client connection (servers never mask, so they never ask for it).
 function defaultRandomFill(): ((bytes: Uint8Array) => void) | null {
   const crypto = (globalThis as CryptoGlobal).crypto;
   if (crypto === undefined || typeof crypto.getRandomValues !== 'function') return null;
@@ -138,16 +139,16 @@ export class Connection {
   private frameKey = 0;
   private keyPos = 0;
   private remaining = 0;
-  /** Control frame or compressed frame payload being gathered. */
-  private readonly framePieces = new PieceList();
+  /** Control frame or compressed frame payload being gathered (allocated on first use, as the two below). */
+  private _framePieces: PieceList | null = null;
   // The message being read: opcode 0 when none.
   private messageOpcode = 0;
   private messageCompressed = false;
   /** Bytes of the message so far (after decompression), for maxMessageSize. */
   private messageSize = 0;
   private firstFragment = true;
-  private readonly messagePieces = new PieceList();
-  private readonly utf8 = new Utf8Validator();
+  private _messagePieces: PieceList | null = null;
+  private _utf8: Utf8Validator | null = null;
   private events: Event[] = NO_EVENTS;
 
   // Writing.
@@ -171,13 +172,24 @@ export class Connection {
     this.autoPong = options.autoPong ?? true;
     this.streaming = options.streaming ?? false;
     this.deflate = options.perMessageDeflate ?? null;
-    this.randomFill = options.randomFill ?? defaultRandomFill();
+    this.randomFill = options.randomFill ?? (this.isServer ? null : defaultRandomFill());
     if (!this.isServer && this.randomFill === null) {
       throw new Error(
         'A client connection needs random masking keys (RFC 6455 5.3), and this runtime has no ' +
           'crypto.getRandomValues: pass options.randomFill.',
       );
     }
+  }
+
+  // An idle connection holds none of these: it costs only what it has received.
+  private get framePieces(): PieceList {
+    return (this._framePieces ??= new PieceList());
+  }
+  private get messagePieces(): PieceList {
+    return (this._messagePieces ??= new PieceList());
+  }
+  private get utf8(): Utf8Validator {
+    return (this._utf8 ??= new Utf8Validator());
   }
 
   get state(): ConnectionState {
@@ -518,8 +530,8 @@ export class Connection {
   ): void {
     if (this.closeEmitted) return;
     this.closeEmitted = true;
-    this.messagePieces.clear();
-    this.framePieces.clear();
+    this._messagePieces?.clear();
+    this._framePieces?.clear();
     const event: CloseEvent = { type: 'close', code, reason, initiator, wasClean };
     if (error !== undefined) event.error = error;
     this.events.push(event);

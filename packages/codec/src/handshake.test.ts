@@ -93,6 +93,48 @@ describe('RFC 6455 1.3 and 4.2.2: the example handshake', () => {
     expect(result.request.target).toBe('/chat');
   });
 
+  test('a 101 with a protocol, an extension and extra headers is exactly its lines, nothing after', () => {
+    const result = acceptServerHandshake(
+      request({
+        'Sec-WebSocket-Protocol': 'v1, v2',
+        'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
+      }),
+      {
+        chooseProtocol: () => 'v2',
+        perMessageDeflate: true,
+        headers: [
+          ['X-Served-By', 'node-7'],
+          ['Set-Cookie', 'a=b; Path=/'],
+        ],
+      },
+    );
+    if (!result.ok) throw new Error(result.reason);
+    expect(text(result.response)).toBe(
+      'HTTP/1.1 101 Switching Protocols\r\n' +
+        'Upgrade: websocket\r\n' +
+        'Connection: Upgrade\r\n' +
+        'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n' +
+        'Sec-WebSocket-Protocol: v2\r\n' +
+        `Sec-WebSocket-Extensions: ${result.extensions}\r\n` +
+        'X-Served-By: node-7\r\n' +
+        'Set-Cookie: a=b; Path=/\r\n' +
+        '\r\n',
+    );
+    expect(result.extensions).toMatch(/^permessage-deflate/);
+  });
+
+  test('computeAccept agrees with a second, independent SHA-1 and base64 for many keys', async () => {
+    const { createHash } = await import('node:crypto');
+    for (let i = 0; i < 200; i++) {
+      const bytes = new Uint8Array(16).map((_, j) => (i * 31 + j * 17) & 0xff);
+      const key = Buffer.from(bytes).toString('base64');
+      const expected = createHash('sha1')
+        .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+        .digest('base64');
+      expect(computeAccept(key)).toBe(expected);
+    }
+  });
+
   test('the client accepts the example response', () => {
     const result = checkServerResponse(head('response', acceptAll(RFC_REQUEST)), {
       key: RFC_KEY,

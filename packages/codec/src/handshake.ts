@@ -1,9 +1,11 @@
 // The opening handshake (RFC 6455 section 4): server-side validation and response, client-side
 // request and response check. Pure functions over parsed heads (http.ts); no I/O.
 
-import { base64Decode, base64Encode } from './base64.js';
+import { base64Encode, base64EncodeInto, isBase64Char } from './base64.js';
 import { formatExtensions, parseExtensionHeaders } from './extensions.js';
 import {
+  countHeader,
+  firstHeader,
   getHeaderValues,
   headerHasToken,
   isToken,
@@ -22,7 +24,7 @@ import {
   type PerMessageDeflateParams,
   type PerMessageDeflateServerOptions,
 } from './permessage-deflate.js';
-import { sha1 } from './sha1.js';
+import { sha1Into } from './sha1.js';
 import { encodeUtf8 } from './text.js';
 
 /** RFC 6455 1.3: the GUID appended to the key before hashing. */
@@ -30,7 +32,26 @@ export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 4.2.2 item 5.4). */
 export function computeAccept(key: string): string {
-  return base64Encode(sha1(latin1Bytes(key + WEBSOCKET_GUID)));
+  const out = new Uint8Array(ACCEPT_LENGTH);
+  writeAccept(key, out, 0);
+  return String.fromCharCode.apply(null, Array.from(out));
+}
+
+/** Base64 of a SHA-1 digest: 20 bytes -> 28 characters. */
+const ACCEPT_LENGTH = 28;
+const GUID_BYTES = latin1Bytes(WEBSOCKET_GUID);
+// Reused scratch (the codec is synchronous): key + GUID, then the digest.
+let hashInput = new Uint8Array(24 + GUID_BYTES.length);
+const digest = new Uint8Array(20);
+
+/** Writes the accept value for `key` as ASCII into `out` at `at`; nothing is allocated for a 24-char key. */
+function writeAccept(key: string, out: Uint8Array, at: number): void {
+  const size = key.length + GUID_BYTES.length;
+  if (hashInput.length !== size) hashInput = new Uint8Array(size);
+  for (let i = 0; i < key.length; i++) hashInput[i] = key.charCodeAt(i);
+  hashInput.set(GUID_BYTES, key.length);
+  sha1Into(hashInput, digest);
+  base64EncodeInto(digest, out, at);
 }
 
 /** Header fields as ordered pairs or as a record. */
@@ -172,7 +193,7 @@ export function acceptServerHandshake(
   }
   const deflateOptions = options.perMessageDeflate === true ? {} : options.perMessageDeflate || null;
   if (deflateOptions !== null) validateDeflateServerOptions(deflateOptions);
-  const extra = headerPairs(options.headers ?? []);
+  const extra = options.headers === undefined ? NO_HEADERS : headerPairs(options.headers);
   for (const [name, value] of extra) {
     checkHeader(name, value);
     if (SERVER_OWNED.includes(name.toLowerCase())) {
@@ -192,14 +213,15 @@ export function acceptServerHandshake(
     return reject(400, `the WebSocket handshake needs HTTP/1.1 or later, not HTTP/${request.version}`);
   }
   // 4.2.1 item 2 (and RFC 7230 5.4: exactly one Host).
-  const hosts = getHeaderValues(request, 'Host');
-  if (hosts.length === 0) return reject(400, 'missing Host header');
-  if (hosts.length > 1) return reject(400, 'more than one Host header');
+  // Counted and looked up in place: a well-formed request allocates nothing here.
+  const hosts = countHeader(request, 'Host');
+  if (hosts === 0) return reject(400, 'missing Host header');
+  if (hosts > 1) return reject(400, 'more than one Host header');
   // 4.2.1 items 3 and 4.
   if (!headerHasToken(request, 'Upgrade', 'websocket')) {
     return reject(
       400,
-      getHeaderValues(request, 'Upgrade').length === 0
+      countHeader(request, 'Upgrade') === 0
         ? 'missing Upgrade: websocket header'
         : 'Upgrade header does not name websocket',
     );
@@ -208,8 +230,11 @@ export function acceptServerHandshake(
     return reject(400, 'Connection header does not include Upgrade');
   }
   // 4.2.1 item 6, 4.4: any other version gets 426 and the version we speak.
-  const versions = getHeaderValues(request, 'Sec-WebSocket-Version');
-  if (versions.length !== 1 || versions[0] !== '13') {
+  if (
+    countHeader(request, 'Sec-WebSocket-Version') !== 1 ||
+    firstHeader(request, 'Sec-WebSocket-Version') !== '13'
+  ) {
+    const versions = getHeaderValues(request, 'Sec-WebSocket-Version');
     const got =
       versions.length === 0
         ? 'missing Sec-WebSocket-Version'
@@ -217,15 +242,19 @@ export function acceptServerHandshake(
     return reject(426, `${got}; this server speaks version 13`, [['Sec-WebSocket-Version', '13']]);
   }
   // 4.2.1 item 5: exactly one key, base64 of 16 bytes.
-  const keys = getHeaderValues(request, 'Sec-WebSocket-Key');
-  if (keys.length === 0) return reject(400, 'missing Sec-WebSocket-Key header');
-  if (keys.length > 1) return reject(400, 'more than one Sec-WebSocket-Key header');
-  const key = keys[0]!;
+  const keys = countHeader(request, 'Sec-WebSocket-Key');
+  if (keys === 0) return reject(400, 'missing Sec-WebSocket-Key header');
+  if (keys > 1) return reject(400, 'more than one Sec-WebSocket-Key header');
+  const key = firstHeader(request, 'Sec-WebSocket-Key')!;
   if (!isValidKey(key)) return reject(400, 'Sec-WebSocket-Key must be the base64 encoding of 16 bytes');
 
   // 4.2.1 item 8: subprotocols, a list of tokens.
   const offered: string[] = [];
-  for (const value of getHeaderValues(request, 'Sec-WebSocket-Protocol')) {
+  const protocolFields =
+    countHeader(request, 'Sec-WebSocket-Protocol') === 0
+      ? NO_VALUES
+      : getHeaderValues(request, 'Sec-WebSocket-Protocol');
+  for (const value of protocolFields) {
     for (const element of splitList(value)) {
       if (!isToken(element))
         return reject(400, `invalid subprotocol name in Sec-WebSocket-Protocol: ${printable(element)}`);
@@ -246,11 +275,14 @@ export function acceptServerHandshake(
   }
 
   // 4.2.1 item 9 and RFC 7692: extensions.
-  const parsedExtensions = parseExtensionHeaders(getHeaderValues(request, 'Sec-WebSocket-Extensions'));
-  if (!parsedExtensions.ok) return reject(400, parsedExtensions.reason);
   let perMessageDeflate: PerMessageDeflateParams | null = null;
   let extensions = '';
-  if (deflateOptions !== null) {
+  const parsedExtensions =
+    countHeader(request, 'Sec-WebSocket-Extensions') === 0
+      ? null
+      : parseExtensionHeaders(getHeaderValues(request, 'Sec-WebSocket-Extensions'));
+  if (parsedExtensions !== null && !parsedExtensions.ok) return reject(400, parsedExtensions.reason);
+  if (deflateOptions !== null && parsedExtensions !== null) {
     const accepted = acceptDeflateOffers(parsedExtensions.extensions, deflateOptions);
     if (accepted !== null) {
       perMessageDeflate = accepted.params;
@@ -258,24 +290,64 @@ export function acceptServerHandshake(
     }
   }
 
-  // 4.2.2 item 5.
-  const headers: [string, string][] = [
-    ['Upgrade', 'websocket'],
-    ['Connection', 'Upgrade'],
-    ['Sec-WebSocket-Accept', computeAccept(key)],
-  ];
-  if (protocol !== null) headers.push(['Sec-WebSocket-Protocol', protocol]);
-  if (extensions !== '') headers.push(['Sec-WebSocket-Extensions', extensions]);
-  headers.push(...extra);
   return {
     ok: true,
-    response: buildHttpResponse(101, headers),
+    response: switchingProtocols(key, protocol, extensions, extra),
     protocol,
     extensions,
     perMessageDeflate,
     request,
     key,
   };
+}
+
+const NO_HEADERS: [string, string][] = [];
+const NO_VALUES: readonly string[] = [];
+
+// 4.2.2 item 5, written straight into bytes: every value here is checked already (the key is base64,
+// the protocol a token the client offered, the extensions our own formatting, `extra` by checkHeader).
+const SWITCHING_HEAD = latin1Bytes(
+  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ',
+);
+
+function switchingProtocols(
+  key: string,
+  protocol: string | null,
+  extensions: string,
+  extra: readonly (readonly [string, string])[],
+): Uint8Array {
+  let size = SWITCHING_HEAD.length + ACCEPT_LENGTH + 4;
+  if (protocol !== null) size += fieldSize('Sec-WebSocket-Protocol', protocol);
+  if (extensions !== '') size += fieldSize('Sec-WebSocket-Extensions', extensions);
+  for (const [name, value] of extra) size += fieldSize(name, value);
+  const out = new Uint8Array(size);
+  out.set(SWITCHING_HEAD, 0);
+  writeAccept(key, out, SWITCHING_HEAD.length);
+  let at = SWITCHING_HEAD.length + ACCEPT_LENGTH;
+  if (protocol !== null) at = writeField(out, at, 'Sec-WebSocket-Protocol', protocol);
+  if (extensions !== '') at = writeField(out, at, 'Sec-WebSocket-Extensions', extensions);
+  for (const [name, value] of extra) at = writeField(out, at, name, value);
+  out[at++] = 0x0d;
+  out[at++] = 0x0a;
+  out[at++] = 0x0d;
+  out[at] = 0x0a;
+  return out;
+}
+
+// CRLF, name, ": ", value.
+function fieldSize(name: string, value: string): number {
+  return 4 + name.length + value.length;
+}
+
+// Writes CRLF "name: value", one byte per char (header text is latin1); returns the end offset.
+function writeField(out: Uint8Array, at: number, name: string, value: string): number {
+  out[at++] = 0x0d;
+  out[at++] = 0x0a;
+  for (let i = 0; i < name.length; i++) out[at++] = name.charCodeAt(i);
+  out[at++] = 0x3a;
+  out[at++] = 0x20;
+  for (let i = 0; i < value.length; i++) out[at++] = value.charCodeAt(i);
+  return at;
 }
 
 function reject(status: number, reason: string, headers: [string, string][] = []): ServerHandshakeResult {
@@ -294,9 +366,10 @@ function isHttp11OrLater(version: string): boolean {
 // Base64 of 16 bytes: 22 characters and "==". Non-zero pad bits are tolerated: the key is only
 // hashed, never decoded, so a sloppy but well-formed client is not refused for them.
 function isValidKey(key: string): boolean {
-  if (key.length !== 24) return false;
-  const decoded = base64Decode(key, { allowNonZeroPadBits: true });
-  return decoded !== null && decoded.length === 16;
+  // 16 bytes: 21 whole sextets, one holding the last 2 bits (its 4 pad bits tolerated), then "==".
+  if (key.length !== 24 || key.charCodeAt(22) !== 0x3d || key.charCodeAt(23) !== 0x3d) return false;
+  for (let i = 0; i < 22; i++) if (!isBase64Char(key.charCodeAt(i))) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

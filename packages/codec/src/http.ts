@@ -1,6 +1,8 @@
 // Incremental HTTP/1.1 message head parser (RFC 7230 section 3) and header helpers for the handshake.
 // Linear in the input: every byte is scanned once for CRLF, and parsing runs once on the finished head.
 
+import { decodeUtf8 } from './text.js';
+
 /** A parsed HTTP request or response head. */
 export interface HttpHead {
   /** Request method (requests only). */
@@ -49,6 +51,7 @@ export class HeadParser {
   private lineLength = 0; // bytes in the current line, CR excluded
   private sawCR = false;
   private lines = 0; // completed non-empty lines
+  private high = 0; // every byte ORed together: below 0x80 means the head is ASCII
   private final: HeadParseResult | null = null;
 
   constructor(kind: 'request' | 'response', limits: HeadLimits = {}) {
@@ -92,6 +95,7 @@ export class HeadParser {
         return this.fail(400, 'bare LF in the head (lines must end with CRLF)');
       } else {
         this.lineLength++;
+        this.high |= b;
       }
     }
     if (scanEnd > 0) this.parts.push(scanEnd === chunk.length ? chunk : chunk.subarray(0, scanEnd));
@@ -110,7 +114,7 @@ export class HeadParser {
 
   private finish(chunk: Uint8Array, end: number): HeadParseResult {
     this.parts.push(chunk.subarray(0, end));
-    const text = latin1(this.parts);
+    const text = this.high < 0x80 ? ascii(this.parts) : latin1(this.parts);
     this.parts = [];
     const parsed = parseHeadText(this.kind, text);
     if (!parsed.ok) return this.fail(400, parsed.reason);
@@ -134,6 +138,15 @@ function checkLimit(name: string, value: number | undefined, fallback: number): 
     throw new Error(`${name} must be a positive integer, got ${String(value)}`);
   }
   return value;
+}
+
+// ASCII is UTF-8 too, and the runtime's decoder makes the string in one step (latin1 below spreads
+// the bytes into an argument list first: 8 bytes of garbage for every byte of the head).
+function ascii(parts: Uint8Array[]): string {
+  if (parts.length === 1) return decodeUtf8(parts[0]!);
+  let out = '';
+  for (const part of parts) out += decodeUtf8(part);
+  return out;
 }
 
 // Bytes to a string, one char per byte (header bytes are octets; obs-text survives as U+0080..U+00FF).
@@ -162,29 +175,32 @@ function parseHeadText(kind: 'request' | 'response', text: string): HeadTextResu
   for (;;) {
     const end = text.indexOf('\r\n', pos);
     if (end === pos) break; // the empty line
-    const line = text.slice(pos, end);
-    pos = end + 2;
-    const first = line.charCodeAt(0);
+    // Indexes into `text`, so that only the name and the value become strings of their own.
+    const first = text.charCodeAt(pos);
     if (first === 0x20 || first === 0x09) {
       // RFC 7230 3.2.4: obsolete line folding must be rejected (or replaced); we reject.
       return { ok: false, reason: 'obsolete line folding in a header field' };
     }
-    const colon = line.indexOf(':');
-    if (colon < 0) return { ok: false, reason: 'header line without a colon' };
-    const name = line.slice(0, colon);
-    if (!isToken(name)) {
-      return { ok: false, reason: `invalid header field name ${JSON.stringify(name)}` };
+    const colon = text.indexOf(':', pos);
+    if (colon < 0 || colon > end) return { ok: false, reason: 'header line without a colon' };
+    for (let i = pos; i < colon; i++) {
+      if (!isTokenChar(text.charCodeAt(i))) {
+        return { ok: false, reason: `invalid header field name ${JSON.stringify(text.slice(pos, colon))}` };
+      }
     }
+    if (colon === pos) return { ok: false, reason: 'invalid header field name ""' };
+    const name = text.slice(pos, colon);
     let start = colon + 1;
-    let stop = line.length;
-    while (start < stop && isOws(line.charCodeAt(start))) start++;
-    while (stop > start && isOws(line.charCodeAt(stop - 1))) stop--;
+    let stop = end;
+    while (start < stop && isOws(text.charCodeAt(start))) start++;
+    while (stop > start && isOws(text.charCodeAt(stop - 1))) stop--;
     for (let i = start; i < stop; i++) {
-      if (!isFieldChar(line.charCodeAt(i))) {
+      if (!isFieldChar(text.charCodeAt(i))) {
         return { ok: false, reason: `invalid character in the value of header ${name}` };
       }
     }
-    head.headers.push([name, line.slice(start, stop)]);
+    head.headers.push([name, text.slice(start, stop)]);
+    pos = end + 2;
   }
   return { ok: true, head };
 }
@@ -280,10 +296,36 @@ export function isValidHeaderValue(value: string): boolean {
 
 /** Every value of the header `name` (case-insensitive), in order. */
 export function getHeaderValues(head: HttpHead, name: string): string[] {
-  const want = name.toLowerCase();
   const out: string[] = [];
-  for (const [n, v] of head.headers) if (n.length === want.length && n.toLowerCase() === want) out.push(v);
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i]!;
+    if (equalsIgnoringAsciiCase(field[0], name)) out.push(field[1]);
+  }
   return out;
+}
+
+/** How many fields named `name` (case-insensitive) the head has: getHeaderValues' length, without the array. */
+export function countHeader(head: HttpHead, name: string): number {
+  let n = 0;
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i++) if (equalsIgnoringAsciiCase(headers[i]![0], name)) n++;
+  return n;
+}
+
+/** The value of the first field named `name` (case-insensitive), or undefined. */
+export function firstHeader(head: HttpHead, name: string): string | undefined {
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i]!;
+    if (equalsIgnoringAsciiCase(field[0], name)) return field[1];
+  }
+  return undefined;
+}
+
+/** ASCII case-insensitive equality (header names and list tokens are ASCII; RFC 7230 3.2). */
+export function equalsIgnoringAsciiCase(a: string, b: string): boolean {
+  return a.length === b.length && regionEqualsIgnoringAsciiCase(a, 0, b);
 }
 
 /** The header `name` (case-insensitive); repeats joined with ", " (RFC 7230 3.2.2); undefined when absent. */
@@ -329,9 +371,45 @@ function pushTrimmed(out: string[], value: string, a: number, b: number): void {
 
 /** True when any list element of header `name` equals `token`, ASCII case-insensitively. */
 export function headerHasToken(head: HttpHead, name: string, token: string): boolean {
-  const want = token.toLowerCase();
-  for (const value of getHeaderValues(head, name)) {
-    for (const element of splitList(value)) if (element.toLowerCase() === want) return true;
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i]!;
+    if (equalsIgnoringAsciiCase(field[0], name) && listHasToken(field[1], token)) return true;
+  }
+  return false;
+}
+
+function regionEqualsIgnoringAsciiCase(text: string, at: number, word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    let x = text.charCodeAt(at + i);
+    let y = word.charCodeAt(i);
+    if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+    if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
+// splitList's walk, comparing each element in place instead of collecting them.
+function listHasToken(value: string, token: string): boolean {
+  let start = 0;
+  let quoted = false;
+  const n = value.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? value.charCodeAt(i) : 0x2c;
+    if (quoted && i < n) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22) {
+      quoted = true;
+    } else if (c === 0x2c) {
+      let a = start;
+      let b = i;
+      while (a < b && isOws(value.charCodeAt(a))) a++;
+      while (b > a && isOws(value.charCodeAt(b - 1))) b--;
+      if (b - a === token.length && regionEqualsIgnoringAsciiCase(value, a, token)) return true;
+      start = i + 1;
+    }
   }
   return false;
 }

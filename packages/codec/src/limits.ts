@@ -15,17 +15,22 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
 
 /** Fills in defaults and checks the values: each a non-negative safe integer (Infinity is not a limit). */
 export function resolveLimits(options: { [K in keyof Limits]?: number | undefined }): Limits {
-  const limits: Limits = {
-    maxFramePayload: options.maxFramePayload ?? DEFAULT_LIMITS.maxFramePayload,
-    maxMessageSize: options.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
+  const frame = options.maxFramePayload;
+  const message = options.maxMessageSize;
+  // Connections without limits of their own share the defaults.
+  if (frame === undefined && message === undefined) return DEFAULT_LIMITS;
+  return {
+    maxFramePayload: checkLimit('maxFramePayload', frame ?? DEFAULT_LIMITS.maxFramePayload),
+    maxMessageSize: checkLimit('maxMessageSize', message ?? DEFAULT_LIMITS.maxMessageSize),
   };
-  for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new Error(
-        `${name} must be a whole number of bytes between 0 and Number.MAX_SAFE_INTEGER (got ${String(value)}); ` +
-          'leave it out for the default.',
-      );
-    }
+}
+
+function checkLimit(name: keyof Limits, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(
+      `${name} must be a whole number of bytes between 0 and Number.MAX_SAFE_INTEGER (got ${String(value)}); ` +
+        'leave it out for the default.',
+    );
   }
-  return limits;
+  return value;
 }

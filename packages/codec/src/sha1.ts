@@ -1,18 +1,28 @@
 // SHA-1 (FIPS 180-4), only for Sec-WebSocket-Accept (RFC 6455 4.2.2 item 5.4).
 // It is not used for anything security-relevant: the accept value only proves the server read the key.
 
+// Scratch space, reused: the codec is synchronous, so no two digests ever run at once.
+const w = new Int32Array(80);
+const tail = new Uint8Array(128);
+
 /** The 20-byte SHA-1 digest of `data`. */
 export function sha1(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(20);
+  sha1Into(data, out);
+  return out;
+}
+
+/** Writes the SHA-1 digest of `data` into `out[0..20)` without allocating. */
+export function sha1Into(data: Uint8Array, out: Uint8Array): void {
   let h0 = 0x67452301;
   let h1 = 0xefcdab89;
   let h2 = 0x98badcfe;
   let h3 = 0x10325476;
   let h4 = 0xc3d2e1f0;
-  const w = new Int32Array(80);
 
   // Padding (FIPS 180-4 5.1.1): 0x80, zeros, then the bit length as a 64-bit big-endian number.
   const length = data.length;
-  const tail = new Uint8Array(128);
+  tail.fill(0);
   // Everything from the last full block of `data` onwards is copied into `tail` (one or two blocks).
   const fullBlocks = Math.floor(length / 64);
   const rem = length - fullBlocks * 64;
@@ -78,14 +88,16 @@ export function sha1(data: Uint8Array): Uint8Array {
     h4 = (h4 + e) | 0;
   }
 
-  const out = new Uint8Array(20);
-  const hs = [h0, h1, h2, h3, h4];
-  for (let i = 0; i < 5; i++) {
-    const h = hs[i]!;
-    out[i * 4] = h >>> 24;
-    out[i * 4 + 1] = h >>> 16;
-    out[i * 4 + 2] = h >>> 8;
-    out[i * 4 + 3] = h;
-  }
-  return out;
+  writeWord(out, 0, h0);
+  writeWord(out, 4, h1);
+  writeWord(out, 8, h2);
+  writeWord(out, 12, h3);
+  writeWord(out, 16, h4);
+}
+
+function writeWord(out: Uint8Array, at: number, h: number): void {
+  out[at] = h >>> 24;
+  out[at + 1] = h >>> 16;
+  out[at + 2] = h >>> 8;
+  out[at + 3] = h;
 }

@@ -1,6 +1,7 @@
 // WebSocketServer: HTTP upgrade plumbing around the codec's server handshake.
 //
-// Modes (exactly one): `port` (we own an http.Server that answers plain requests with 426),
+// Modes (exactly one): `port` (we own a net.Server, read each request head with the codec's parser
+// and answer plain requests with 426),
 // `server` (attach to your http/https server's 'upgrade'), `noServer` (you call handleUpgrade).
 //
 // Path routing: every WebSocketServer attached to one http.Server shares a single 'upgrade'
@@ -10,11 +11,14 @@
 
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { acceptServerHandshake } from '@rfc6455/codec';
-import type { HttpHead, PerMessageDeflateServerOptions } from '@rfc6455/codec';
+import type { HeadLimits, HttpHead, PerMessageDeflateServerOptions } from '@rfc6455/codec';
 import { createPerMessageDeflate } from './deflate.js';
+import { kParsedHead, readRequestHead } from './request-head.js';
+import type { HeadHandler, RequestWithHead } from './request-head.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_SHUTDOWN_TIMEOUT,
@@ -154,15 +158,18 @@ export class WebSocketServer extends EventEmitter {
   /** Open connections (when clientTracking is on; otherwise undefined). */
   readonly clients: Set<WebSocket> | undefined;
   readonly options: Readonly<ServerOptions>;
-  private readonly _server: http.Server | null;
+  private readonly _server: net.Server | null;
   private readonly _ownServer: boolean;
   private readonly _all = new Set<WebSocket>();
-  private readonly _handshakes = new Map<Duplex, NodeJS.Timeout>();
+  /** Sockets whose handshake is under way, with their timeout (null when handshakeTimeout is 0). */
+  private readonly _handshakes = new Map<Duplex, NodeJS.Timeout | null>();
   /** One 'close' listener for every socket in handshake (a closure per socket would live as long as it). */
   private readonly _onHandshakeSocketClose: (this: Duplex) => void;
+  private readonly _untrack: (this: WebSocket) => void;
   private readonly _handshakeTimeout: number;
   private readonly _shutdownTimeout: number;
   private readonly _maxHeaders: number;
+  private readonly _headLimits: HeadLimits;
   private readonly _pmd:
     false | { accept: PerMessageDeflateServerOptions; runtime: PerMessageDeflateOptions };
   private readonly _detachServerEvents: () => void;
@@ -181,10 +188,17 @@ export class WebSocketServer extends EventEmitter {
       );
     }
     this.options = { ...options };
+    const clients = options.clientTracking === false ? undefined : new Set<WebSocket>();
     const handshakes = this._handshakes;
     this._onHandshakeSocketClose = function (this: Duplex) {
-      clearTimeout(handshakes.get(this));
+      const timer = handshakes.get(this);
+      if (timer) clearTimeout(timer);
       handshakes.delete(this);
+    };
+    const all = this._all;
+    this._untrack = function (this: WebSocket) {
+      all.delete(this);
+      clients?.delete(this);
     };
     this._handshakeTimeout = checkTimeout(
       'handshakeTimeout',
@@ -197,8 +211,9 @@ export class WebSocketServer extends EventEmitter {
       DEFAULT_SHUTDOWN_TIMEOUT,
     );
     this._maxHeaders = options.maxHeaders ?? 100;
+    this._headLimits = { maxHeadBytes: options.maxHeadBytes ?? 16 * 1024, maxHeaders: this._maxHeaders };
     checkKeepalive(options.keepalive);
-    this.clients = options.clientTracking === false ? undefined : new Set();
+    this.clients = clients;
     const pmd = options.perMessageDeflate;
     if (pmd === undefined || pmd === false) {
       this._pmd = false;
@@ -215,20 +230,8 @@ export class WebSocketServer extends EventEmitter {
     }
 
     if (options.port !== undefined) {
-      const server = http.createServer({ maxHeaderSize: options.maxHeadBytes ?? 16 * 1024 }, (req, res) => {
-        this._clearHandshakeTimer(req.socket);
-        const body = 'Upgrade Required: this is a WebSocket endpoint (RFC 6455)\n';
-        res.writeHead(426, {
-          'Content-Type': 'text/plain; charset=utf-8',
-          'Content-Length': Buffer.byteLength(body),
-          Upgrade: 'websocket',
-          'Sec-WebSocket-Version': '13',
-        });
-        res.end(body);
-      });
-      // Let one more header through than we accept, so that "too many" is seen (and answered 431).
-      server.maxHeadersCount = this._maxHeaders + 1;
-      server.on('connection', (socket) => this._startHandshakeTimer(socket));
+      // Our own port: a plain net.Server and one request head per connection (request-head.ts).
+      const server = net.createServer({ noDelay: true }, (socket) => this._acceptOnPort(socket));
       this._server = server;
       this._ownServer = true;
       server.listen(options.port, options.host, options.backlog, callback);
@@ -249,11 +252,12 @@ export class WebSocketServer extends EventEmitter {
       const onError = (err: Error): void => void this.emit('error', err);
       server.on('listening', onListening);
       server.on('error', onError);
-      attach(server, this);
+      const attached = options.server;
+      if (attached) attach(attached, this);
       this._detachServerEvents = () => {
         server.off('listening', onListening);
         server.off('error', onError);
-        detach(server, this);
+        if (attached) detach(attached, this);
       };
     } else {
       this._detachServerEvents = () => {};
@@ -271,23 +275,59 @@ export class WebSocketServer extends EventEmitter {
     return this.options.path === undefined || pathnameOf(req) === this.options.path;
   }
 
+  /** Tracks a socket until its handshake ends (close() destroys those left), with its timeout. */
   private _startHandshakeTimer(socket: Duplex): void {
-    if (this._handshakeTimeout <= 0 || this._handshakes.has(socket)) return;
-    const timer = setTimeout(() => {
-      this._handshakes.delete(socket);
-      socket.destroy();
-    }, this._handshakeTimeout);
+    if (this._handshakes.has(socket)) return;
+    const timer =
+      this._handshakeTimeout > 0
+        ? setTimeout(() => {
+            this._handshakes.delete(socket);
+            socket.destroy();
+          }, this._handshakeTimeout)
+        : null;
     this._handshakes.set(socket, timer);
-    socket.once('close', this._onHandshakeSocketClose);
+    // on, not once (a wrapper each): the listener forgets the socket, and completed handshakes remove it.
+    socket.on('close', this._onHandshakeSocketClose);
   }
 
   private _clearHandshakeTimer(socket: Duplex): void {
     const timer = this._handshakes.get(socket);
     if (timer === undefined) return;
-    clearTimeout(timer);
+    if (timer) clearTimeout(timer);
     this._handshakes.delete(socket);
     socket.off('close', this._onHandshakeSocketClose);
   }
+
+  /** `port` mode: a new TCP connection. Its handshake timeout counts from here. */
+  private _acceptOnPort(socket: net.Socket): void {
+    if (this._state !== 'running') {
+      socket.destroy();
+      return;
+    }
+    this._startHandshakeTimer(socket);
+    readRequestHead(socket, this._headLimits, this._portHandler);
+  }
+
+  private readonly _portHandler: HeadHandler = {
+    onHead: (socket, req, rest) => {
+      if (req.upgrade) {
+        this.handleUpgrade(req, socket, rest, (ws) => this.emit('connection', ws, req));
+        return;
+      }
+      // A plain HTTP request: say what this endpoint is, then close (one request per connection).
+      this._clearHandshakeTimer(socket);
+      socket.on('error', () => {});
+      reject(socket, 426, 'Upgrade Required: this is a WebSocket endpoint (RFC 6455)', {
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+      });
+    },
+    onBadHead: (socket, status, reason) => {
+      this._clearHandshakeTimer(socket);
+      socket.on('error', () => {});
+      reject(socket, status, reason);
+    },
+  };
 
   /**
    * Completes the handshake for an 'upgrade' request and calls back with the open WebSocket (it does
@@ -321,7 +361,7 @@ export class WebSocketServer extends EventEmitter {
     }
 
     const handleProtocols = this.options.handleProtocols;
-    const result = acceptServerHandshake(requestHead(req), {
+    const result = acceptServerHandshake((req as RequestWithHead)[kParsedHead] ?? requestHead(req), {
       ...(handleProtocols
         ? { chooseProtocol: (offered: string[]) => handleProtocols(new Set(offered), req) || null }
         : {}),
@@ -392,14 +432,11 @@ export class WebSocketServer extends EventEmitter {
     return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   }
 
-  /** Keeps `ws` in `clients` while it is open. A method, so the listener does not hold the handshake's closures (and `req`). */
+  /** Keeps `ws` in `clients` while it is open, with one 'close' listener shared by every client. */
   private _track(ws: WebSocket): void {
     this._all.add(ws);
     this.clients?.add(ws);
-    ws.on('close', () => {
-      this._all.delete(ws);
-      this.clients?.delete(ws);
-    });
+    ws.on('close', this._untrack);
   }
 
   /**
@@ -417,7 +454,7 @@ export class WebSocketServer extends EventEmitter {
     this._state = 'closing';
     this._detachServerEvents();
     for (const [socket, timer] of this._handshakes) {
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       socket.destroy();
     }
     this._handshakes.clear();
@@ -430,9 +467,7 @@ export class WebSocketServer extends EventEmitter {
     };
 
     if (this._ownServer && this._server) {
-      const server = this._server;
-      server.close(() => step());
-      server.closeIdleConnections?.();
+      this._server.close(() => step());
     } else {
       step();
     }

@@ -72,6 +72,26 @@ function closedError(): WebSocketError {
   return new WebSocketError('the socket is closed; the data was not sent', 'WS_ERR_CLOSED');
 }
 const EMPTY = Buffer.alloc(0);
+// The socket's listeners are shared by every connection (a closure each would live as long as the
+// connection): each finds its WebSocket on the socket.
+const kWebSocket = Symbol('rfc6455.webSocket');
+type OwnedSocket = Duplex & { [kWebSocket]: WebSocket };
+function socketOnData(this: OwnedSocket, chunk: Buffer): void {
+  this[kWebSocket]._onData(chunk);
+}
+function socketOnEnd(this: OwnedSocket): void {
+  this[kWebSocket]._onEnd();
+}
+function socketOnClose(this: OwnedSocket): void {
+  this[kWebSocket]._onSocketClose();
+}
+function socketOnError(this: OwnedSocket, err: Error): void {
+  this[kWebSocket]._onSocketError(err);
+}
+function socketOnDrain(this: OwnedSocket): void {
+  this[kWebSocket]._onDrain();
+}
+
 /** Lets the server build a WebSocket without connecting anywhere. */
 export const kServerSide = Symbol('rfc6455.serverSide');
 
@@ -135,7 +155,8 @@ export class WebSocket extends EventEmitter {
   private _conn: Connection | null = null;
   private _socket: Duplex | null = null;
   private _pmd: PerMessageDeflate | null = null;
-  private readonly _outbox = new Outbox();
+  /** Created by the first send: an idle connection needs none. */
+  private _outboxOrNull: Outbox | null = null;
   /** True while the events of a received chunk are being handled: sends wait in the outbox. */
   private _gathering = false;
   private _fragmentKind: 'text' | 'binary' | null = null;
@@ -196,7 +217,7 @@ export class WebSocket extends EventEmitter {
   }
   /** Bytes handed to send/ping/pong/close and not yet written to the socket. */
   get bufferedAmount(): number {
-    return this._outbox.buffered;
+    return this._outboxOrNull === null ? 0 : this._outboxOrNull.buffered;
   }
   /** How binary messages are delivered: Buffer (default), ArrayBuffer, Buffer[] or Blob. */
   get binaryType(): BinaryType {
@@ -247,32 +268,35 @@ export class WebSocket extends EventEmitter {
     this._socket = socket;
     if ('setNoDelay' in socket) (socket as { setNoDelay(v: boolean): void }).setNoDelay(true);
     if ('setTimeout' in socket) (socket as { setTimeout(ms: number): void }).setTimeout(0);
-    socket.on('data', this._onData);
-    socket.on('end', this._onEnd);
-    socket.on('close', this._onSocketClose);
-    socket.on('error', this._onSocketError);
-    socket.on('drain', this._onDrain);
+    (socket as OwnedSocket)[kWebSocket] = this;
+    socket.on('data', socketOnData);
+    socket.on('end', socketOnEnd);
+    socket.on('close', socketOnClose);
+    socket.on('error', socketOnError);
+    socket.on('drain', socketOnDrain);
     this._readyState = 1;
     // Frames that came with the handshake's head go first; 'data' delivers them after the caller's
     // 'open'/'connection' listeners ran, as with any later chunk.
     if (setup.head.byteLength > 0) socket.unshift(toBuffer(setup.head));
+    // The head reader of `port` mode leaves the socket paused, so that nothing is read before now.
+    socket.resume();
     this._startKeepalive();
   }
 
   // ---- receiving ---------------------------------------------------------------------------------
 
-  private readonly _onData = (chunk: Buffer): void => {
+  _onData(chunk: Buffer): void {
     const conn = this._conn;
     if (!conn) return;
     this._dispatch(conn.receive(chunk));
-  };
+  }
 
-  private readonly _onEnd = (): void => {
+  _onEnd(): void {
     const conn = this._conn;
     if (conn) this._dispatch(conn.receiveEof());
     // A half-closed peer gets our FIN too (RFC 6455 7.1.1: the TCP close follows the closing handshake).
     endOnce(this._socket);
-  };
+  }
 
   private _dispatch(events: CodecEvent[]): void {
     const outer = this._gathering;
@@ -351,14 +375,14 @@ export class WebSocket extends EventEmitter {
     this._writeFrames(this._conn!.sendPong(data), undefined);
   }
 
-  private readonly _onDrain = (): void => {
+  _onDrain(): void {
     if (this._pendingPong && this._canSend()) {
       const data = this._pendingPong;
       this._pendingPong = null;
       this._writeFrames(this._conn!.sendPong(data), undefined);
     }
     this.emit('drain');
-  };
+  }
 
   private _onCloseEvent(event: Extract<CodecEvent, { type: 'close' }>): void {
     this._closeEventSeen = true;
@@ -400,15 +424,15 @@ export class WebSocket extends EventEmitter {
     this._closeTimer.unref?.();
   }
 
-  private readonly _onSocketError = (err: Error): void => {
+  _onSocketError(err: Error): void {
     // A peer that resets the connection is not a program error: report it only to listeners.
     this._emitError(
       new WebSocketError(`socket error: ${err.message}`, (err as { code?: string }).code ?? 'WS_ERR_SOCKET'),
     );
     this._socket?.destroy();
-  };
+  }
 
-  private readonly _onSocketClose = (): void => {
+  _onSocketClose(): void {
     const conn = this._conn;
     if (conn && !this._closeEventSeen) {
       // No FIN seen before the close: give the codec its end of stream (1006 unless the handshake completed).
@@ -416,7 +440,7 @@ export class WebSocket extends EventEmitter {
       for (const e of events) if (e.type === 'close') this._onCloseEvent(e);
     }
     this._finishClose();
-  };
+  }
 
   /** Emits 'close' exactly once and frees what this connection holds. */
   _finishClose(): void {
@@ -429,9 +453,9 @@ export class WebSocket extends EventEmitter {
     this._pendingPong = null;
     const socket = this._socket;
     if (socket) {
-      socket.off('data', this._onData);
-      socket.off('end', this._onEnd);
-      socket.off('drain', this._onDrain);
+      socket.off('data', socketOnData);
+      socket.off('end', socketOnEnd);
+      socket.off('drain', socketOnDrain);
       // Keep an error listener: a late error on a dead socket must not crash the process.
     }
     this._pmd?.compressor.close?.();
@@ -466,21 +490,23 @@ export class WebSocket extends EventEmitter {
       if (cb) process.nextTick(cb, closedError());
       return false;
     }
-    this._outbox.push(pieces, cb);
+    const outbox = (this._outboxOrNull ??= new Outbox());
+    outbox.push(pieces, cb);
     if (!this._gathering) return this._flush();
-    return socket.writableLength + this._outbox.queued < socket.writableHighWaterMark;
+    return socket.writableLength + outbox.queued < socket.writableHighWaterMark;
   }
 
   /** Writes what the outbox holds; returns what socket.write returned. */
   private _flush(): boolean {
     const socket = this._socket;
-    if (this._outbox.queued === 0) return true;
+    const outbox = this._outboxOrNull;
+    if (outbox === null || outbox.queued === 0) return true;
     if (!socket || socket.destroyed || !socket.writable) {
       // Closed by a handler (terminate) or by the peer while the sends waited.
-      this._outbox.discard(closedError());
+      outbox.discard(closedError());
       return false;
     }
-    return this._outbox.flush(socket);
+    return outbox.flush(socket);
   }
 
   /** True when the socket, counting what waits in the outbox, is past its high-water mark. */
@@ -488,7 +514,8 @@ export class WebSocket extends EventEmitter {
     const socket = this._socket;
     if (!socket) return false;
     return (
-      socket.writableNeedDrain || socket.writableLength + this._outbox.queued >= socket.writableHighWaterMark
+      socket.writableNeedDrain ||
+      socket.writableLength + (this._outboxOrNull?.queued ?? 0) >= socket.writableHighWaterMark
     );
   }
 
