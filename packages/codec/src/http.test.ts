@@ -2,6 +2,9 @@ import fc from 'fast-check';
 import {
   DEFAULT_MAX_HEAD_BYTES,
   HeadParser,
+  countHeader,
+  equalsIgnoringAsciiCase,
+  firstHeader,
   get,
   getHeader,
   getHeaderValues,
@@ -200,6 +203,26 @@ describe('incremental parsing', () => {
   });
 });
 
+describe('ASCII and latin1 heads', () => {
+  test('a head with obs-text (bytes 0x80-0xff) keeps one char per byte; ASCII heads read the same as before', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.boolean(), (raw, ascii) => {
+        const value = Array.from(raw, (b) => {
+          const c = ascii ? 0x20 + (b % 0x5f) : b < 0x20 || b === 0x7f ? 0x41 : b;
+          return String.fromCharCode(c);
+        })
+          .join('')
+          .trim();
+        const request = `GET / HTTP/1.1\r\nX-V: ${value}\r\n\r\n`;
+        const result = parseHead('request', bytes(request));
+        if (!result.done || !result.ok) throw new Error('not parsed');
+        expect(getHeader(result.head, 'X-V')).toBe(value);
+      }),
+      FC,
+    );
+  });
+});
+
 describe('limits (431)', () => {
   test('a head of exactly maxHeadBytes is accepted, one byte more is not', () => {
     const size = RFC_REQUEST.length;
@@ -319,6 +342,44 @@ describe('header helpers', () => {
     expect(headerHasToken(head, 'connection', 'upgrade')).toBe(true);
     expect(headerHasToken(head, 'connection', 'close')).toBe(false);
     expect(headerHasToken(head, 'x', '1')).toBe(true);
+  });
+
+  test('countHeader and firstHeader agree with getHeaderValues, for any names and case', () => {
+    const name = fc.constantFrom('Host', 'host', 'HOST', 'Upgrade', 'X-A', 'x-a', 'x-b');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(name, fc.string({ maxLength: 5 })), { maxLength: 8 }),
+        name,
+        (fields, want) => {
+          const h: HttpHead = { version: '1.1', headers: fields };
+          const values = getHeaderValues(h, want);
+          expect(countHeader(h, want)).toBe(values.length);
+          expect(firstHeader(h, want)).toBe(values[0]);
+        },
+      ),
+      FC,
+    );
+  });
+
+  test('equalsIgnoringAsciiCase folds A-Z only', () => {
+    expect(equalsIgnoringAsciiCase('Sec-WebSocket-Key', 'sec-websocket-KEY')).toBe(true);
+    expect(equalsIgnoringAsciiCase('a', 'ab')).toBe(false);
+    // '@' and '`', '[' and '{' differ by 0x20 too, but are not letters.
+    expect(equalsIgnoringAsciiCase('@[', '`{')).toBe(false);
+    expect(equalsIgnoringAsciiCase('\u00c9', '\u00e9')).toBe(false);
+  });
+
+  test('headerHasToken agrees with splitList for any list, quotes and commas included', () => {
+    const piece = fc.constantFrom('upgrade', 'UpGrade', 'keep-alive', ' ', ',', '"', '\\', 'a', '\t', ';');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const value = pieces.join('');
+        const h: HttpHead = { version: '1.1', headers: [['Connection', value]] };
+        const expected = splitList(value).some((e) => e.toLowerCase() === 'upgrade');
+        expect(headerHasToken(h, 'connection', 'Upgrade')).toBe(expected);
+      }),
+      { ...FC, numRuns: FC.numRuns * 10 },
+    );
   });
 
   test.each([
