@@ -198,7 +198,7 @@ function parseArgs(argv) {
 function timing(options) {
   const quick = options.quick;
   return {
-    rounds: options.rounds ?? 3,
+    rounds: options.rounds ?? (quick ? 3 : 5),
     durationMs: (options.duration ?? (quick ? 1 : 3)) * 1000,
     warmupMs: quick ? 500 : 1500,
     memoryRounds: options.rounds ?? (quick ? 1 : 3),
