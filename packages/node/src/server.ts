@@ -231,7 +231,8 @@ export class WebSocketServer extends EventEmitter {
 
     if (options.port !== undefined) {
       // Our own port: a plain net.Server and one request head per connection (request-head.ts).
-      const server = net.createServer({ noDelay: true }, (socket) => this._acceptOnPort(socket));
+      // (No noDelay here: the WebSocket sets it once it opens, and a second setsockopt would be wasted.)
+      const server = net.createServer((socket) => this._acceptOnPort(socket));
       this._server = server;
       this._ownServer = true;
       server.listen(options.port, options.host, options.backlog, callback);
