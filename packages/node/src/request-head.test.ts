@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { RawPeer, frame, sleep, upgradeRequest, withServer } from './testing/raw-peer.js';
 import { closeServer, listen } from './testing/helpers.js';
-import type { WebSocket } from './index.js';
+import type { VerifyClientInfo, WebSocket } from './index.js';
 
 describe("port mode's request (RFC 6455 4.2.1: the client's opening handshake)", () => {
   test('req is an http.IncomingMessage with url, method, version, raw and folded headers', async () => {
@@ -37,7 +37,7 @@ describe("port mode's request (RFC 6455 4.2.1: the client's opening handshake)",
     const seen: [string | undefined, string | undefined][] = [];
     await withServer(
       {
-        verifyClient: (info) => {
+        verifyClient: (info: VerifyClientInfo) => {
           seen.push([info.origin, info.req.url]);
           return true;
         },
