@@ -383,6 +383,8 @@ describe('the demo page', () => {
         .locator('#log [data-kind="received"]', { hasText: '[binary 5 bytes] 62 79 74 65 73' })
         .waitFor();
       await say(bob, alice, 'Broadcast works. Bye for now.');
+      // The sender gets the broadcast too, and not necessarily before the other tab: wait for its copy.
+      await bob.locator('#log [data-kind="received"]', { hasText: 'Broadcast works' }).waitFor();
 
       const received = await bob.locator('#log [data-kind="received"] .text').allTextContents();
       expect(received).toEqual([
