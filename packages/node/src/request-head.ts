@@ -72,19 +72,9 @@ function incomingMessage(head: HttpHead, socket: Socket): RequestWithHead {
     raw[2 * i] = field[0];
     raw[2 * i + 1] = field[1];
   }
-  const internal = req as unknown as { _addHeaderLines?: (lines: string[], n: number) => void };
-  if (typeof internal._addHeaderLines === 'function') {
-    // What node:http's parser calls; `req.headers` then folds duplicates the way Node does, lazily.
-    internal._addHeaderLines(raw, raw.length);
-  } else {
-    req.rawHeaders = raw;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of head.headers) {
-      const key = name.toLowerCase();
-      headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
-    }
-    req.headers = headers;
-  }
+  // What node:http's own parser calls (Node >= 20, this package's floor): `req.headers` is then
+  // built on first use, folding repeats exactly as Node does (set-cookie as a list, and so on).
+  (req as unknown as { _addHeaderLines(lines: string[], n: number): void })._addHeaderLines(raw, raw.length);
   req.upgrade = countHeader(head, 'Upgrade') > 0;
   req[kParsedHead] = head;
   return req;

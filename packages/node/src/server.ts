@@ -14,7 +14,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { acceptServerHandshake } from '@rfc6455/codec';
+import { acceptServerHandshake, headFromRaw } from '@rfc6455/codec';
 import type { HeadLimits, HttpHead, PerMessageDeflateServerOptions } from '@rfc6455/codec';
 import { createPerMessageDeflate } from './deflate.js';
 import { kParsedHead, readRequestHead } from './request-head.js';
@@ -92,10 +92,12 @@ function reject(socket: Duplex, status: number, message: string, headers: Record
 }
 
 function requestHead(req: http.IncomingMessage): HttpHead {
-  const headers: [string, string][] = [];
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string]);
-  return { method: req.method ?? 'GET', target: req.url ?? '/', version: req.httpVersion, headers };
+  return headFromRaw({
+    method: req.method ?? 'GET',
+    target: req.url ?? '/',
+    version: req.httpVersion,
+    rawHeaders: req.rawHeaders,
+  });
 }
 
 function pathnameOf(req: http.IncomingMessage): string {
