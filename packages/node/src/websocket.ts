@@ -269,15 +269,16 @@ export class WebSocket extends EventEmitter {
     if ('setNoDelay' in socket) (socket as { setNoDelay(v: boolean): void }).setNoDelay(true);
     if ('setTimeout' in socket) (socket as { setTimeout(ms: number): void }).setTimeout(0);
     (socket as OwnedSocket)[kWebSocket] = this;
+    // Frames that came with the handshake's head go back into the socket before there is a 'data'
+    // listener: with one, unshift() on a flowing socket emits 'data' at once, before the caller's
+    // 'open' or 'connection' listeners could attach theirs. Now they arrive on a later tick.
+    if (setup.head.byteLength > 0) socket.unshift(toBuffer(setup.head));
     socket.on('data', socketOnData);
     socket.on('end', socketOnEnd);
     socket.on('close', socketOnClose);
     socket.on('error', socketOnError);
     socket.on('drain', socketOnDrain);
     this._readyState = 1;
-    // Frames that came with the handshake's head go first; 'data' delivers them after the caller's
-    // 'open'/'connection' listeners ran, as with any later chunk.
-    if (setup.head.byteLength > 0) socket.unshift(toBuffer(setup.head));
     // The head reader of `port` mode leaves the socket paused, so that nothing is read before now.
     socket.resume();
     this._startKeepalive();
