@@ -106,7 +106,11 @@ export const PROTOCOL_ERRORS = {
   'reserved-opcode': { code: 1002, reason: 'Reserved opcode (RFC 6455 5.2)' },
   'reserved-bits': {
     code: 1002,
-    reason: 'RSV bit set without a negotiated extension that defines it (RFC 6455 5.2)',
+    reason: 'RSV2 or RSV3 set without a negotiated extension that defines it (RFC 6455 5.2)',
+  },
+  'rsv1-not-negotiated': {
+    code: 1002,
+    reason: 'RSV1 set without a negotiated extension that defines it (RFC 6455 5.2)',
   },
   'rsv1-misplaced': {
     code: 1002,

@@ -205,7 +205,7 @@ describe('7.1.7 Fail the WebSocket Connection: every violation', () => {
     ['reserved-opcode', c({ opcode: 7 })],
     ['reserved-opcode', c({ opcode: 0xb })],
     ['reserved-opcode', c({ opcode: 0xf })],
-    ['reserved-bits', c({ opcode: Opcode.Text, rsv1: true, payload: 'a' })],
+    ['rsv1-not-negotiated', c({ opcode: Opcode.Text, rsv1: true, payload: 'a' })],
     ['reserved-bits', c({ opcode: Opcode.Text, rsv2: true })],
     ['reserved-bits', c({ opcode: Opcode.Ping, rsv3: true })],
     ['reserved-bits', c({ opcode: Opcode.Text, rsv2: true }), { perMessageDeflate: pmd }],

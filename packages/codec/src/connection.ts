@@ -380,7 +380,7 @@ export class Connection {
     // compressed message on its first frame only.
     if (h.rsv2 || h.rsv3) return this.fail('reserved-bits');
     if (h.rsv1 && (this.deflate === null || opcode === Opcode.Continuation || opcode >= Opcode.Close)) {
-      return this.fail(this.deflate === null ? 'reserved-bits' : 'rsv1-misplaced');
+      return this.fail(this.deflate === null ? 'rsv1-not-negotiated' : 'rsv1-misplaced');
     }
     // RFC 6455 5.1: clients mask, servers do not.
     if (h.masked !== this.isServer) return this.fail(this.isServer ? 'unmasked-frame' : 'masked-frame');

@@ -1,5 +1,7 @@
 // @rfc6455/node: a WebSocket server and client for Node around @rfc6455/codec.
-export { WebSocket, WebSocketError } from './websocket.js';
+export { WebSocket } from './websocket.js';
+export { FRAME_ERROR_CODES, WebSocketError, WebSocketRangeError } from './errors.js';
+export type { TransportErrorCode, WebSocketErrorCode } from './errors.js';
 export type { BinaryType, MessageData, OpenSetup, SendData, SendOptions } from './websocket.js';
 export { WebSocketServer } from './server.js';
 export type {

@@ -29,6 +29,7 @@ import type { SocketOptions } from './options.js';
 import { connectClient } from './client.js';
 import type { ClientOptions } from './client.js';
 import { Outbox } from './outbox.js';
+import { WebSocketError, closedError, frameError } from './errors.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
@@ -54,23 +55,9 @@ export interface SendOptions {
   mask?: boolean;
 }
 
-/** An Error from a WebSocket: `code` is a stable string, `closeCode` the close code when one applies. */
-export class WebSocketError extends Error {
-  readonly code: string;
-  readonly closeCode: number | undefined;
-  constructor(message: string, code: string, closeCode?: number) {
-    super(message);
-    this.name = 'WebSocketError';
-    this.code = code;
-    this.closeCode = closeCode;
-  }
-}
+export { WebSocketError } from './errors.js';
 
 const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
-
-function closedError(): WebSocketError {
-  return new WebSocketError('the socket is closed; the data was not sent', 'WS_ERR_CLOSED');
-}
 const EMPTY = Buffer.alloc(0);
 // The socket's listeners are shared by every connection (a closure each would live as long as the
 // connection): each finds its WebSocket on the socket.
@@ -117,6 +104,14 @@ function endOnce(socket: Duplex | null): void {
   if (socket !== null && !socket.writableEnded) socket.end();
 }
 
+/** What a send would have queued, for bufferedAmount after close (strings as UTF-8). */
+function byteLength(data: SendData | Blob | undefined): number {
+  if (data === undefined || data === null) return 0;
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (data instanceof Blob) return data.size;
+  return data.byteLength;
+}
+
 function toUint8Array(data: SendData): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -138,14 +133,15 @@ function toUint8Array(data: SendData): Uint8Array {
 // The interface of the same name below types the events (the usual typed-EventEmitter merge).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WebSocket extends EventEmitter {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
-  readonly CONNECTING = 0;
-  readonly OPEN = 1;
-  readonly CLOSING = 2;
-  readonly CLOSED = 3;
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
+  // On the prototype, enumerable and read-only, as WebIDL and ws define them (see the end of the file).
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
 
   private _readyState: 0 | 1 | 2 | 3 = 0;
   private _binaryType: BinaryType = 'nodebuffer';
@@ -174,6 +170,15 @@ export class WebSocket extends EventEmitter {
   private _closeEventSeen = false;
   private _closeEmitted = false;
   private _errorEmitted = false;
+  /**
+   * While a Blob passed to send() is being read, later sends, pings, pongs and close() wait here so
+   * that everything leaves in call order (as in ws); null when nothing waits.
+   */
+  private _waiting: (() => void)[] | null = null;
+  /** Bytes of Blobs being read (counted in bufferedAmount, as in ws). */
+  private _waitingBytes = 0;
+  /** Bytes passed to send() after the closing handshake began (WHATWG: bufferedAmount still grows). */
+  private _lateBytes = 0;
   /** Client only: cancels the handshake (request) when close()/terminate() come first. */
   _abortHandshake: ((reason: string) => void) | null = null;
   _req: ClientRequest | null = null;
@@ -217,17 +222,17 @@ export class WebSocket extends EventEmitter {
   }
   /** Bytes handed to send/ping/pong/close and not yet written to the socket. */
   get bufferedAmount(): number {
-    return this._outboxOrNull === null ? 0 : this._outboxOrNull.buffered;
+    return (
+      (this._outboxOrNull === null ? 0 : this._outboxOrNull.buffered) + this._waitingBytes + this._lateBytes
+    );
   }
   /** How binary messages are delivered: Buffer (default), ArrayBuffer, Buffer[] or Blob. */
   get binaryType(): BinaryType {
     return this._binaryType;
   }
+  /** Another value is ignored, as in ws and browsers (WebIDL enumeration assignment). */
   set binaryType(type: BinaryType) {
-    if (!BINARY_TYPES.includes(type)) {
-      throw new Error(`binaryType must be one of ${BINARY_TYPES.join(', ')}; got ${String(type)}`);
-    }
-    this._binaryType = type;
+    if (BINARY_TYPES.includes(type)) this._binaryType = type;
   }
   /** True once pause() was called and resume() was not. */
   get isPaused(): boolean {
@@ -387,23 +392,15 @@ export class WebSocket extends EventEmitter {
 
   private _onCloseEvent(event: Extract<CodecEvent, { type: 'close' }>): void {
     this._closeEventSeen = true;
-    this._closeCode = event.code;
-    // 1006 has no close frame, hence no reason (as in ws and browsers).
-    this._closeReason = event.code === 1006 ? '' : event.reason;
+    // A connection we failed for a violation closes abnormally for the application, as in ws and
+    // browsers (WHATWG "fail the WebSocket connection": 1006); the code we sent is on the error.
+    this._closeCode = event.error !== undefined ? 1006 : event.code;
+    // 1006 has no close frame, hence no reason.
+    this._closeReason = this._closeCode === 1006 ? '' : event.reason;
     this._wasClean = event.wasClean;
     if (this._readyState < 2) this._readyState = 2;
     this._stopKeepalive();
-    if (event.error !== undefined) {
-      this._emitError(
-        new WebSocketError(
-          `${event.reason} (close code ${event.code})`,
-          `WS_ERR_${String(event.error)
-            .toUpperCase()
-            .replace(/[^A-Z0-9]+/g, '_')}`,
-          event.code,
-        ),
-      );
-    }
+    if (event.error !== undefined) this._emitError(frameError(event.error, event.reason, event.code));
   }
 
   /** Ends TCP when the codec says so (server first; the client waits for the server's FIN, RFC 6455 7.1.1). */
@@ -528,11 +525,13 @@ export class WebSocket extends EventEmitter {
     return this._readyState === 1 && this._conn !== null && this._conn.canSend;
   }
 
-  private _notOpen(what: string, cb: ((err?: Error) => void) | undefined): false {
+  private _notOpen(what: string, cb: ((err?: Error) => void) | undefined, bytes = 0): false {
     if (this._readyState === 0) {
       throw new Error(`WebSocket is not open yet (readyState 0 CONNECTING): wait for 'open' before ${what}`);
     }
     const state = this._readyState === 1 ? 2 : this._readyState;
+    // WHATWG send(): after close() the data is dropped but bufferedAmount still grows (ws does too).
+    this._lateBytes += bytes;
     const err = new WebSocketError(
       `WebSocket is not open (readyState ${state} ${READY_STATES[state]}): ${what} did nothing`,
       'WS_ERR_NOT_OPEN',
@@ -542,19 +541,71 @@ export class WebSocket extends EventEmitter {
   }
 
   /**
+   * Runs `step` now, or after the Blobs being read when there are any, so that sends leave in call
+   * order. Returns true when it had to wait.
+   */
+  private _afterBlobs(step: () => void): boolean {
+    if (this._waiting === null) return false;
+    this._waiting.push(step);
+    return true;
+  }
+
+  /** Reads a Blob, then sends it and whatever waited behind it. */
+  private _sendBlob(blob: Blob, opts: SendOptions, cb: ((err?: Error) => void) | undefined): void {
+    this._waiting = [];
+    this._waitingBytes += blob.size;
+    const sent = (bytes: Uint8Array | null, err?: Error): void => {
+      this._waitingBytes -= blob.size;
+      const waiting = this._waiting ?? [];
+      this._waiting = null;
+      if (bytes === null) {
+        if (cb) cb(err);
+      } else if (this._canSend()) {
+        this.send(bytes, { ...opts, binary: opts.binary ?? true }, cb);
+      } else if (cb) {
+        cb(new WebSocketError('the socket closed while the Blob was being read', 'WS_ERR_CLOSED'));
+      }
+      for (let i = 0; i < waiting.length; i++) {
+        waiting[i]!();
+        // Another Blob started reading: the rest waits behind it.
+        if (this._waiting !== null) {
+          (this._waiting as (() => void)[]).push(...waiting.slice(i + 1));
+          return;
+        }
+      }
+    };
+    blob.arrayBuffer().then(
+      (buffer) => sent(new Uint8Array(buffer)),
+      (err: Error) => sent(null, err),
+    );
+  }
+
+  /**
    * Sends a message. Returns the boolean of the last socket.write: false means the kernel buffer is
    * full; wait for 'drain' before sending much more. `cb` runs once the data was written (or failed).
+   * A Blob is read first (asynchronously); what is sent after it waits, so that order is kept.
    */
-  send(data: SendData, cb?: (err?: Error) => void): boolean;
-  send(data: SendData, options: SendOptions, cb?: (err?: Error) => void): boolean;
-  send(data: SendData, options?: SendOptions | ((err?: Error) => void), cb?: (err?: Error) => void): boolean {
+  send(data: SendData | Blob | number | undefined, cb?: (err?: Error) => void): boolean;
+  send(data: SendData | Blob | number | undefined, options: SendOptions, cb?: (err?: Error) => void): boolean;
+  send(
+    data: SendData | Blob | number | undefined,
+    options?: SendOptions | ((err?: Error) => void),
+    cb?: (err?: Error) => void,
+  ): boolean {
     if (typeof options === 'function') {
       cb = options;
       options = {};
     }
     const opts = options ?? {};
-    if (!this._canSend()) return this._notOpen('send()', cb);
+    if (this._readyState === 0) return this._notOpen('send()', cb);
     if (typeof data === 'number') data = String(data);
+    if (this._afterBlobs(() => this.send(data, opts, cb))) return false;
+    if (!this._canSend()) return this._notOpen('send()', cb, byteLength(data));
+    if (data === undefined || data === null) data = EMPTY;
+    if (data instanceof Blob) {
+      this._sendBlob(data, opts, cb);
+      return false;
+    }
     const binary = opts.binary ?? typeof data !== 'string';
     const fin = opts.fin ?? true;
     const conn = this._conn as Connection;
@@ -578,20 +629,20 @@ export class WebSocket extends EventEmitter {
     return this._writeFrames(frames, cb);
   }
 
-  /** Sends a ping (RFC 6455 5.5.2); the payload is at most 125 bytes. */
-  ping(data?: SendData, mask?: boolean, cb?: (err?: Error) => void): void {
+  /** Sends a ping (RFC 6455 5.5.2); the payload is at most 125 bytes (a number is sent as its digits). */
+  ping(data?: SendData | number, mask?: boolean, cb?: (err?: Error) => void): void {
     this._sendControl('ping', data, mask, cb);
   }
 
   /** Sends an unsolicited pong (RFC 6455 5.5.3). */
-  pong(data?: SendData, mask?: boolean, cb?: (err?: Error) => void): void {
+  pong(data?: SendData | number, mask?: boolean, cb?: (err?: Error) => void): void {
     this._sendControl('pong', data, mask, cb);
   }
 
   /** ping() and pong(): ws's (data?, mask?, cb?) signature, where any argument may be the callback. */
   private _sendControl(
     kind: 'ping' | 'pong',
-    data: SendData | undefined,
+    data: SendData | number | undefined,
     mask: boolean | undefined,
     cb: ((err?: Error) => void) | undefined,
   ): void {
@@ -601,11 +652,18 @@ export class WebSocket extends EventEmitter {
     } else if (typeof mask === 'function') {
       cb = mask;
     }
-    if (!this._canSend()) {
+    if (this._readyState === 0) {
       this._notOpen(`${kind}()`, cb);
       return;
     }
-    const payload = data === undefined ? EMPTY : typeof data === 'string' ? data : toUint8Array(data);
+    if (typeof data === 'number') data = String(data);
+    if (this._afterBlobs(() => this._sendControl(kind, data, mask, cb))) return;
+    if (!this._canSend()) {
+      this._notOpen(`${kind}()`, cb, byteLength(data));
+      return;
+    }
+    const payload =
+      data === undefined || data === null ? EMPTY : typeof data === 'string' ? data : toUint8Array(data);
     const conn = this._conn!;
     this._writeFrames(kind === 'ping' ? conn.sendPing(payload) : conn.sendPong(payload), cb);
   }
@@ -616,6 +674,7 @@ export class WebSocket extends EventEmitter {
    */
   close(code?: number, reason?: string | Buffer): void {
     if (this._readyState === 3) return;
+    if (this._readyState === 1 && this._afterBlobs(() => this.close(code, reason))) return;
     if (this._readyState === 0) {
       this._abortHandshake?.('WebSocket was closed before the connection was established');
       return;
@@ -648,15 +707,15 @@ export class WebSocket extends EventEmitter {
     this._socket?.destroy();
   }
 
-  /** Stops reading from the socket (TCP flow control pushes back on the peer). */
+  /** Stops reading from the socket (TCP flow control pushes back on the peer); a no-op before open and after close, as in ws. */
   pause(): void {
-    if (this._readyState === 0) throw new Error('pause(): the WebSocket is still CONNECTING; wait for open');
+    if (this._readyState === 0 || this._readyState === 3) return;
     this._socket?.pause();
   }
 
-  /** Reads again after pause(). */
+  /** Reads again after pause(); a no-op before open and after close, as in ws. */
   resume(): void {
-    if (this._readyState === 0) throw new Error('resume(): the WebSocket is still CONNECTING; wait for open');
+    if (this._readyState === 0 || this._readyState === 3) return;
     this._socket?.resume();
   }
 
@@ -858,4 +917,26 @@ export interface WebSocket {
   once(event: 'drain', listener: () => void): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+// WebIDL puts the ready-state constants on the prototype and makes the attributes enumerable; ws
+// does the same, and code that copies or inspects sockets can tell.
+for (const [i, name] of READY_STATES.entries()) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value: i });
+  Object.defineProperty(WebSocket, name, { enumerable: true, value: i });
+}
+for (const name of [
+  'binaryType',
+  'bufferedAmount',
+  'extensions',
+  'isPaused',
+  'protocol',
+  'readyState',
+  'url',
+  'onopen',
+  'onerror',
+  'onclose',
+  'onmessage',
+]) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
