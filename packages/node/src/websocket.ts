@@ -676,7 +676,7 @@ export class WebSocket extends EventEmitter {
     if (this._readyState === 3) return;
     if (this._readyState === 1 && this._afterBlobs(() => this.close(code, reason))) return;
     if (this._readyState === 0) {
-      this._abortHandshake?.('WebSocket was closed before the connection was established');
+      this._abortConnecting();
       return;
     }
     const conn = this._conn;
@@ -700,11 +700,23 @@ export class WebSocket extends EventEmitter {
   terminate(): void {
     if (this._readyState === 3) return;
     if (this._readyState === 0) {
-      this._abortHandshake?.('WebSocket was terminated before the connection was established');
+      this._abortConnecting();
       return;
     }
     this._readyState = 2;
     this._socket?.destroy();
+  }
+
+  /**
+   * close()/terminate() while CONNECTING (also from an 'upgrade' listener): the handshake is
+   * abandoned, readyState is CLOSING at once, 'error' and 'close' (1006) follow on the next tick (as ws).
+   */
+  private _abortConnecting(): void {
+    const abort = this._abortHandshake;
+    this._abortHandshake = null;
+    this._readyState = 2;
+    // ws says "closed" for terminate() too.
+    abort?.('WebSocket was closed before the connection was established');
   }
 
   /** Stops reading from the socket (TCP flow control pushes back on the peer); a no-op before open and after close, as in ws. */
