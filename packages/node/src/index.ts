@@ -1,6 +1,6 @@
 // @rfc6455/node: a WebSocket server and client for Node around @rfc6455/codec.
 export { WebSocket, WebSocketError } from './websocket.js';
-export type { BinaryType, MessageData, OpenSetup, SendData, SendOptions } from './websocket.js';
+export type { BinaryType, MessageData, OpenSetup, RawData, SendData, SendOptions } from './websocket.js';
 export { WebSocketServer } from './server.js';
 export type {
   ServerOptions,

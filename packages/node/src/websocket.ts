@@ -34,7 +34,14 @@ export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
 /** What `send` accepts. */
-export type SendData = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
+export type SendData = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer | readonly Uint8Array[];
+
+/**
+ * What a ws-style 'message' listener is typed to receive (ws's name): a Buffer, an ArrayBuffer or, with
+ * binaryType 'fragments', a Buffer[]; each is SendData, so `ws.send(data, { binary: isBinary })` echoes.
+ * With binaryType 'blob' the data is a Blob, which @types/ws leaves out of RawData too.
+ */
+export type RawData = Buffer | ArrayBuffer | Buffer[];
 
 export interface SendOptions {
   /** Send as a binary message (default: true unless `data` is a string). */
@@ -119,6 +126,8 @@ function endOnce(socket: Duplex | null): void {
 
 function toUint8Array(data: SendData): Uint8Array {
   if (data instanceof Uint8Array) return data;
+  // binaryType 'fragments' delivers a Buffer[]: sent back as one message of those bytes.
+  if (Array.isArray(data)) return Buffer.concat(data as readonly Uint8Array[]);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (
     data instanceof ArrayBuffer ||
@@ -127,7 +136,7 @@ function toUint8Array(data: SendData): Uint8Array {
     return new Uint8Array(data);
   }
   throw new TypeError(
-    'send() takes a string, a Buffer, a TypedArray, a DataView or an ArrayBuffer; convert other values first',
+    'send() takes a string, a Buffer, a TypedArray, a DataView, an ArrayBuffer or an array of Buffers; convert other values first',
   );
 }
 
@@ -830,10 +839,7 @@ export type MessageData = string | Buffer | ArrayBuffer | Buffer[] | Blob;
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WebSocket {
   on(event: 'open', listener: () => void): this;
-  on(
-    event: 'message',
-    listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void,
-  ): this;
+  on(event: 'message', listener: (data: RawData, isBinary: boolean) => void): this;
   on(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
@@ -845,10 +851,7 @@ export interface WebSocket {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'open', listener: () => void): this;
-  once(
-    event: 'message',
-    listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void,
-  ): this;
+  once(event: 'message', listener: (data: RawData, isBinary: boolean) => void): this;
   once(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
   once(event: 'close', listener: (code: number, reason: Buffer) => void): this;
   once(event: 'error', listener: (err: Error) => void): this;
