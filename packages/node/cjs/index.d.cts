@@ -45,6 +45,7 @@ declare namespace WebSocket {
   type OpenSetup = esm.OpenSetup;
   type PerMessageDeflateOptions = esm.PerMessageDeflateOptions;
   type PerMessageDeflateRuntimeOptions = esm.PerMessageDeflateRuntimeOptions;
+  type RawData = esm.RawData;
   type SendData = esm.SendData;
   type SendOptions = esm.SendOptions;
   type ServerOptions = esm.ServerOptions;
