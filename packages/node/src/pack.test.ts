@@ -231,6 +231,8 @@ console.log('imports', typeof WebSocket, wss instanceof ns.WebSocketServer, type
           module,
           strict: true,
           esModuleInterop,
+          // TypeScript 6 deprecates turning esModuleInterop off; people still do.
+          ...(esModuleInterop ? {} : { ignoreDeprecations: '6.0' }),
           skipLibCheck: false,
           outDir: 'out',
           types: ['node'],
