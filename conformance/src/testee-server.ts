@@ -15,7 +15,7 @@ const server = new WebSocketServer({
 
 server.on('connection', (ws) => {
   // binaryType is 'nodebuffer' by default: every message, text or binary, arrives as one Buffer.
-  ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   // The suite sends invalid frames on purpose; the transport closes those connections itself.
   ws.on('error', () => {});
 });

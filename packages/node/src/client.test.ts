@@ -87,7 +87,7 @@ describe('wss: over node:https (RFC 6455 3, 4.1: TLS when secure)', () => {
     const secure: boolean[] = [];
     wss.on('connection', (ws, req) => {
       secure.push(Boolean((req.socket as { encrypted?: boolean }).encrypted));
-      ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     });
     const port = await listenHttp(server);
     return { server, wss, port, secure };

@@ -292,7 +292,7 @@ describe('wss.close() under load (RFC 6455 7.4.1: 1001 going away)', () => {
         await new Promise((r) => ws.once('open', r));
         // Keep the line busy: every echo triggers the next message.
         ws.on('message', (data) => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(data as Buffer);
+          if (ws.readyState === WebSocket.OPEN) ws.send(data);
         });
         for (let k = 0; k < 4; k++) ws.send(Buffer.alloc(2000 * (k + 1), k));
         return seen;

@@ -2,7 +2,7 @@
 export { WebSocket } from './websocket.js';
 export { FRAME_ERROR_CODES, WebSocketError, WebSocketRangeError } from './errors.js';
 export type { TransportErrorCode, WebSocketErrorCode } from './errors.js';
-export type { BinaryType, MessageData, OpenSetup, SendData, SendOptions } from './websocket.js';
+export type { BinaryType, MessageData, OpenSetup, RawData, SendData, SendOptions } from './websocket.js';
 export { WebSocketServer } from './server.js';
 export type {
   ServerOptions,

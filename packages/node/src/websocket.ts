@@ -35,7 +35,14 @@ export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
 /** What `send` accepts. */
-export type SendData = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
+export type SendData = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer | readonly Uint8Array[];
+
+/**
+ * What a ws-style 'message' listener is typed to receive (ws's name): a Buffer, an ArrayBuffer or, with
+ * binaryType 'fragments', a Buffer[]; each is SendData, so `ws.send(data, { binary: isBinary })` echoes.
+ * With binaryType 'blob' the data is a Blob, which @types/ws leaves out of RawData too.
+ */
+export type RawData = Buffer | ArrayBuffer | Buffer[];
 
 export interface SendOptions {
   /** Send as a binary message (default: true unless `data` is a string). */
@@ -109,11 +116,15 @@ function byteLength(data: SendData | Blob | undefined): number {
   if (data === undefined || data === null) return 0;
   if (typeof data === 'string') return Buffer.byteLength(data);
   if (data instanceof Blob) return data.size;
-  return data.byteLength;
+  if (Array.isArray(data))
+    return (data as readonly Uint8Array[]).reduce((n, piece) => n + piece.byteLength, 0);
+  return (data as ArrayBufferView | ArrayBuffer).byteLength;
 }
 
 function toUint8Array(data: SendData): Uint8Array {
   if (data instanceof Uint8Array) return data;
+  // binaryType 'fragments' delivers a Buffer[]: sent back as one message of those bytes.
+  if (Array.isArray(data)) return Buffer.concat(data as readonly Uint8Array[]);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (
     data instanceof ArrayBuffer ||
@@ -122,7 +133,7 @@ function toUint8Array(data: SendData): Uint8Array {
     return new Uint8Array(data);
   }
   throw new TypeError(
-    'send() takes a string, a Buffer, a TypedArray, a DataView or an ArrayBuffer; convert other values first',
+    'send() takes a string, a Buffer, a TypedArray, a DataView, an ArrayBuffer or an array of Buffers; convert other values first',
   );
 }
 
@@ -902,10 +913,7 @@ export type MessageData = string | Buffer | ArrayBuffer | Buffer[] | Blob;
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WebSocket {
   on(event: 'open', listener: () => void): this;
-  on(
-    event: 'message',
-    listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void,
-  ): this;
+  on(event: 'message', listener: (data: RawData, isBinary: boolean) => void): this;
   on(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
@@ -917,10 +925,7 @@ export interface WebSocket {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'open', listener: () => void): this;
-  once(
-    event: 'message',
-    listener: (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => void,
-  ): this;
+  once(event: 'message', listener: (data: RawData, isBinary: boolean) => void): this;
   once(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
   once(event: 'close', listener: (code: number, reason: Buffer) => void): this;
   once(event: 'error', listener: (err: Error) => void): this;

@@ -65,7 +65,7 @@ export function messages(
 export async function echoServer(options: Omit<ServerOptions, 'port'> = {}) {
   const s = await listen(options);
   s.wss.on('connection', (ws) => {
-    ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   });
   return s;
 }
