@@ -30,7 +30,7 @@ if [ "$part" = fast ]; then
 fi
 
 step "soak, short (200 connections, 20 s: nothing lost, heap flat)"
-node packages/bench/src/soak.mjs --connections 200 --seconds 20
+node packages/bench/dist/soak.js --connections 200 --seconds 20
 
 step "browser end-to-end tests (headless Chromium; installs Debian's chromium when it may)"
 bash scripts/e2e.sh

@@ -1,16 +1,50 @@
 // `pnpm bench:codec`: microbenchmarks of @rfc6455/codec on its own, with no sockets.
-//   node packages/bench/src/codec-bench.mjs [--quick] [--out DIR]
+//   node packages/bench/dist/codec-bench.js [--quick] [--out DIR]
 // Parsing + unmasking of 64 B, 16 KiB and 1 MiB frames (server role: masked binary frames), and
 // UTF-8 validation of ASCII and mixed text, each beside a reference on the same bytes.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Connection, Utf8Validator, decodeHeader, newFrameHeader, maskInPlace } from '@rfc6455/codec';
-import { Receiver } from 'ws';
-import { maskedFrame, OPCODE } from './loadgen.mjs';
+import { maskedFrame, OPCODE } from './loadgen.js';
+
+/** ws's frame parser, a Writable; @types/ws does not declare it, so its shape is stated here. */
+interface WsReceiver {
+  on(event: 'message', listener: () => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  write(chunk: Buffer): boolean;
+}
+type WsReceiverClass = new (options: {
+  isServer: boolean;
+  maxPayload: number;
+  binaryType: 'nodebuffer';
+}) => WsReceiver;
+// The same module the ESM `import { Receiver } from 'ws'` gives (ws's wrapper.mjs re-exports it).
+const { Receiver } = createRequire(import.meta.url)('ws') as { Receiver: WsReceiverClass };
+
+/** MB/s over the samples. */
+export interface Rate {
+  median: number;
+  min: number;
+  max: number;
+}
+interface Timing {
+  ms: number;
+  samples: number;
+}
+type CodecRow =
+  | { kind: 'frames'; label: string; results: { connection: Rate; frames: Rate; ws: Rate } }
+  | { kind: 'utf8'; label: string; results: { validator: Rate; textDecoder: Rate; isUtf8: Rate } };
+export interface CodecReport {
+  date: string;
+  machine: { cpu: string; cores: number; node: string };
+  timing: Timing;
+  rows: CodecRow[];
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
@@ -21,11 +55,11 @@ const MiB = 1024 * 1024;
  * Runs `fn` (which processes `bytes` bytes per call) in batches until `ms` have passed, several
  * times; returns the median MB/s (10^6 bytes per second).
  */
-function throughput(fn, bytes, { ms, samples }) {
+function throughput(fn: () => void, bytes: number, { ms, samples }: Timing): Rate {
   // Warm-up: let the JIT settle on the hot path.
   const warmEnd = performance.now() + ms / 2;
   while (performance.now() < warmEnd) fn();
-  const rates = [];
+  const rates: number[] = [];
   for (let s = 0; s < samples; s++) {
     let calls = 0;
     const t0 = performance.now();
@@ -38,11 +72,11 @@ function throughput(fn, bytes, { ms, samples }) {
     rates.push((calls * bytes) / ((t1 - t0) / 1000) / 1e6);
   }
   rates.sort((a, b) => a - b);
-  return { median: rates[rates.length >> 1], min: rates[0], max: rates[rates.length - 1] };
+  return { median: rates[rates.length >> 1]!, min: rates[0]!, max: rates[rates.length - 1]! };
 }
 
 /** About 1 MiB of back-to-back masked binary frames of `size` bytes each (at least one frame). */
-function frameStream(size) {
+function frameStream(size: number): { chunk: Buffer; count: number; payloadBytes: number } {
   const payload = Buffer.alloc(size);
   for (let i = 0; i < size; i++) payload[i] = (i * 131 + 17) & 0xff;
   const frame = maskedFrame(OPCODE.binary, payload);
@@ -54,29 +88,33 @@ function frameStream(size) {
   };
 }
 
-function mixedText(bytes) {
+function mixedText(bytes: number): Buffer {
   // Latin, accented Latin, Greek, CJK and emoji: 1-, 2-, 3- and 4-byte sequences.
   const sample =
     'The quick brown fox — naïve café, façade, Ærøskøbing; Ελληνικά κείμενα; 日本語のテキスト、中文文本; emoji 🎉🚀✨ ok. ';
   let text = '';
   while (Buffer.byteLength(text) < bytes) text += sample;
-  let buf = Buffer.from(text, 'utf8');
+  const buf = Buffer.from(text, 'utf8');
   // Trim to a character boundary at or below `bytes`.
   let end = bytes;
-  while (end > 0 && (buf[end] & 0xc0) === 0x80) end--;
+  while (end > 0 && ((buf[end] ?? 0) & 0xc0) === 0x80) end--;
   return buf.subarray(0, end);
 }
 
-export async function runCodecBench({ quick = false, outDir = null } = {}) {
+export function runCodecBench({
+  quick = false,
+  outDir = null,
+}: { quick?: boolean; outDir?: string | null } = {}): { report: CodecReport; markdown: string } {
   const timing = quick ? { ms: 150, samples: 3 } : { ms: 400, samples: 5 };
-  const rows = [];
-  const log = (line) => process.stderr.write(`${line}\n`);
+  const rows: CodecRow[] = [];
+  const log = (line: string): boolean => process.stderr.write(`${line}\n`);
 
-  for (const [label, size] of [
+  const frameSizes: [string, number][] = [
     ['64 B', 64],
     ['16 KiB', 16 * KiB],
     ['1 MiB', MiB],
-  ]) {
+  ];
+  for (const [label, size] of frameSizes) {
     const { chunk, count, payloadBytes } = frameStream(size);
     // Unmasking happens in place: feeding the same chunk again masks it back, the same work each time.
     const connection = new Connection({ role: 'server', maxFramePayload: 2 * MiB, maxMessageSize: 2 * MiB });
@@ -116,7 +154,7 @@ export async function runCodecBench({ quick = false, outDir = null } = {}) {
   }
 
   const fatal = new TextDecoder('utf-8', { fatal: true });
-  for (const [label, bytes] of [
+  const texts: [string, Buffer][] = [
     ['ASCII, 64 B', Buffer.from('x'.repeat(64))],
     [
       'ASCII, 1 MiB',
@@ -127,7 +165,8 @@ export async function runCodecBench({ quick = false, outDir = null } = {}) {
     ],
     ['mixed text, 64 B', mixedText(64)],
     ['mixed text, 1 MiB', mixedText(MiB)],
-  ]) {
+  ];
+  for (const [label, bytes] of texts) {
     const validator = new Utf8Validator();
     const viaValidator = () => {
       if (validator.push(bytes) !== -1 || !validator.finish())
@@ -151,7 +190,7 @@ export async function runCodecBench({ quick = false, outDir = null } = {}) {
   }
 
   const cpus = os.cpus();
-  const report = {
+  const report: CodecReport = {
     date: new Date().toISOString(),
     machine: { cpu: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, node: process.version },
     timing,
@@ -164,9 +203,9 @@ export async function runCodecBench({ quick = false, outDir = null } = {}) {
   return { report, markdown };
 }
 
-const mbs = (s) => `${s.median.toFixed(0)} [${s.min.toFixed(0)}–${s.max.toFixed(0)}]`;
+const mbs = (s: Rate): string => `${s.median.toFixed(0)} [${s.min.toFixed(0)}–${s.max.toFixed(0)}]`;
 
-function codecMarkdown(report, quick) {
+function codecMarkdown(report: CodecReport, quick: boolean): string {
   const frames = report.rows.filter((row) => row.kind === 'frames');
   const utf8 = report.rows.filter((row) => row.kind === 'utf8');
   return [
@@ -201,9 +240,9 @@ function codecMarkdown(report, quick) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const outIndex = args.indexOf('--out');
-  const { markdown } = await runCodecBench({
+  const { markdown } = runCodecBench({
     quick: args.includes('--quick'),
-    outDir: outIndex >= 0 ? args[outIndex + 1] : null,
+    outDir: outIndex >= 0 ? (args[outIndex + 1] ?? null) : null,
   });
   process.stdout.write(markdown);
 }

@@ -1,7 +1,7 @@
 // Soak test: many connections with mixed traffic against one @rfc6455/node server process, for a
 // while. Usage (after `bash scripts/build.sh`):
 //
-//   node packages/bench/src/soak.mjs --connections 2000 --seconds 120
+//   node packages/bench/dist/soak.js --connections 2000 --seconds 120
 //
 // Every connection runs a loop: a few messages in flight (text or binary, 0..16 KiB, some
 // compressible, half the connections with permessage-deflate, the odd ping), each carrying its
@@ -14,10 +14,45 @@
 // if any message was lost or corrupted, or if the server's heap after a forced GC is more than 10%
 // above its level after warm-up (both measured with all connections open and idle).
 import { fork } from 'node:child_process';
+import type { Serializable } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { MessageData, WebSocket } from '@rfc6455/node';
+
+// ---- what the two processes say to each other over IPC ----
+
+type SoakCommand = { type: 'stats' } | { type: 'gc' } | { type: 'stop' };
+interface Memory {
+  heapUsed: number;
+  rss: number;
+  external: number;
+}
+interface StatsReply extends Memory {
+  type: 'stats';
+  messages: number;
+  corrupt: number;
+  outOfOrder: number;
+  lostBeforeClose: number;
+  socketErrors: number;
+  clients: number;
+}
+interface GcReply extends Memory {
+  type: 'gc';
+  clients: number;
+}
+interface ReadyReply {
+  type: 'ready';
+  port: number;
+}
+type SoakReply = StatsReply | GcReply | ReadyReply;
+interface Replies {
+  stats: StatsReply;
+  gc: GcReply;
+  ready: ReadyReply;
+}
 
 const argv = process.argv.slice(2);
-function option(name, fallback) {
+function option(name: string, fallback: number): number {
   const i = argv.indexOf(`--${name}`);
   if (i === -1) return fallback;
   const value = Number(argv[i + 1]);
@@ -33,14 +68,14 @@ const WINDOW = 4; // messages in flight per connection
 const HEADER = 12; // seq, connection id, checksum
 
 /** FNV-1a over bytes: a checksum the two sides compute independently. */
-function checksum(bytes, from = 0) {
+function checksum(bytes: Uint8Array, from = 0): number {
   let h = 0x811c9dc5;
-  for (let i = from; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  for (let i = from; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;
 }
 
 /** Parses and checks one message; returns { seq, id } or null when corrupted. */
-function check(data, isBinary) {
+function check(data: Buffer, isBinary: boolean): { seq: number; id: number } | null {
   if (isBinary) {
     if (data.length < HEADER) return null;
     const seq = data.readUInt32BE(0);
@@ -54,9 +89,20 @@ function check(data, isBinary) {
   return Number(m[3]) === checksum(body) ? { seq: Number(m[1]), id: Number(m[2]) } : null;
 }
 
+/** Messages arrive as Buffers: binaryType stays 'nodebuffer' (the default) on both sides. */
+function asBuffer(data: MessageData): Buffer {
+  if (!Buffer.isBuffer(data)) throw new Error('expected a Buffer: binaryType must stay nodebuffer');
+  return data;
+}
+
+function send(message: SoakReply): void {
+  if (process.send === undefined) throw new Error("soak --server runs as the soak test's child, over IPC");
+  process.send(message);
+}
+
 // ---- the server process ------------------------------------------------------------------------
 
-async function runServer() {
+async function runServer(): Promise<void> {
   const { WebSocketServer } = await import('@rfc6455/node');
   const wss = new WebSocketServer({
     port: 0,
@@ -74,8 +120,9 @@ async function runServer() {
   wss.on('connection', (ws) => {
     let received = 0;
     ws.on('error', () => socketErrors++);
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', (message, isBinary) => {
       messages++;
+      const data = asBuffer(message);
       const parsed = check(data, isBinary);
       if (parsed === null) corrupt++;
       else if (parsed.seq !== received) outOfOrder++;
@@ -88,14 +135,16 @@ async function runServer() {
       if (code === 1000 && m) lostBeforeClose += Math.max(0, Number(m[1]) - received);
     });
   });
-  await new Promise((r) => wss.once('listening', r));
-  const memory = () => {
+  await new Promise<void>((r) => wss.once('listening', r));
+  const memory = (): Memory => {
     const m = process.memoryUsage();
     return { heapUsed: m.heapUsed, rss: m.rss, external: m.external };
   };
-  process.on('message', (msg) => {
+  const clients = (): number => wss.clients?.size ?? 0;
+  process.on('message', (received) => {
+    const msg = received as SoakCommand;
     if (msg.type === 'stats') {
-      process.send({
+      send({
         type: 'stats',
         ...memory(),
         messages,
@@ -103,35 +152,61 @@ async function runServer() {
         outOfOrder,
         lostBeforeClose,
         socketErrors,
-        clients: wss.clients.size,
+        clients: clients(),
       });
     } else if (msg.type === 'gc') {
-      for (let i = 0; i < 3; i++) globalThis.gc();
-      process.send({ type: 'gc', ...memory(), clients: wss.clients.size });
+      const gc = globalThis.gc;
+      if (gc === undefined) throw new Error('the soak server needs --expose-gc');
+      for (let i = 0; i < 3; i++) gc();
+      send({ type: 'gc', ...memory(), clients: clients() });
     } else if (msg.type === 'stop') {
       wss.close(() => process.exit(0));
     }
   });
-  process.send({ type: 'ready', port: wss.address().port });
+  send({ type: 'ready', port: (wss.address() as AddressInfo).port });
 }
 
 // ---- the client side (this process) --------------------------------------------------------------
 
-async function runSoak() {
+interface Conn {
+  ws: WebSocket;
+  id: number;
+  nextSeq: number;
+  expectSeq: number;
+  /** What was sent and has not come back yet, oldest first. */
+  sent: (string | Buffer)[];
+  budget: number;
+  /** null: running; 'drop': terminated; 'closing': waiting for the echoes; 'close': close() sent. */
+  ending: null | 'drop' | 'closing' | 'close';
+  open: boolean;
+  closeWhenIdle: (() => void) | null;
+}
+
+interface Slot {
+  index: number;
+  conn: Conn | null;
+  pump: (() => void) | null;
+  stopping: boolean;
+  onIdle?: () => void;
+}
+
+async function runSoak(): Promise<void> {
   const connections = option('connections', 200);
   const seconds = option('seconds', 20);
   const warmup = option('warmup', Math.min(10, Math.max(2, Math.floor(seconds / 4))));
   const { WebSocket } = await import('@rfc6455/node');
 
   const server = fork(fileURLToPath(import.meta.url), ['--server'], { execArgv: ['--expose-gc'] });
-  const replies = [];
-  server.on('message', (msg) => {
+  const replies: { type: SoakReply['type']; resolve: (msg: SoakReply) => void }[] = [];
+  server.on('message', (received: Serializable) => {
+    const msg = received as SoakReply;
     const waiter = replies.findIndex((w) => w.type === msg.type);
-    if (waiter !== -1) replies.splice(waiter, 1)[0].resolve(msg);
+    if (waiter !== -1) replies.splice(waiter, 1)[0]!.resolve(msg);
   });
-  const ask = (type) =>
+  const ask = <T extends keyof Replies>(type: T): Promise<Replies[T]> =>
     new Promise((resolve) => {
-      replies.push({ type, resolve });
+      // The server answers a request of `type` with a reply of that type (Replies).
+      replies.push({ type, resolve: resolve as (msg: SoakReply) => void });
       if (type !== 'ready') server.send({ type });
     });
   const { port } = await ask('ready');
@@ -147,23 +222,26 @@ async function runSoak() {
     drops: 0,
     cleanCloses: 0,
   };
-  const handshakeErrors = new Map();
+  const handshakeErrors = new Map<string, number>();
   let running = true; // false: send nothing new (quiesce or stop)
   let nextId = 1;
-  const slots = [];
+  const slots: Slot[] = [];
 
   // Bodies are slices of two pools made once: random letters (deflate gains little) and a run of
   // one letter (deflate gains a lot). Cheap for the client, so that the server sets the pace.
   const randomPool = Buffer.allocUnsafe(1024 * 1024);
   for (let i = 0; i < randomPool.length; i++) randomPool[i] = 97 + ((Math.random() * 26) | 0);
   const runPool = Buffer.alloc(MAX_MESSAGE, 'x');
-  const randomBody = (size, compressible) => {
+  const randomBody = (size: number, compressible: boolean): Buffer => {
     if (compressible) return runPool.subarray(0, size);
     const at = (Math.random() * (randomPool.length - size)) | 0;
     return randomPool.subarray(at, at + size);
   };
 
-  function makeMessage(id, seq) {
+  function makeMessage(
+    id: number,
+    seq: number,
+  ): { text: true; data: string } | { text: false; data: Buffer } {
     const size =
       Math.random() < 0.7 ? (Math.random() * 512) | 0 : (Math.random() * (MAX_MESSAGE - HEADER)) | 0;
     const body = randomBody(size, Math.random() < 0.3);
@@ -179,12 +257,12 @@ async function runSoak() {
   }
 
   /** One slot keeps one connection alive, replacing it after each close or drop. */
-  function open(slot) {
+  function open(slot: Slot): void {
     const id = nextId++;
     // A generous handshake timeout: under full load the event loop runs late, and a timer that fires
     // before the waiting response is read is not what this test is about.
     const ws = new WebSocket(url, { perMessageDeflate: slot.index % 2 === 0, handshakeTimeout: 60_000 });
-    const conn = {
+    const conn: Conn = {
       ws,
       id,
       nextSeq: 0,
@@ -196,7 +274,7 @@ async function runSoak() {
       closeWhenIdle: null,
     };
     slot.conn = conn;
-    const pump = () => {
+    const pump = (): void => {
       while (running && conn.ending === null && conn.open && conn.nextSeq - conn.expectSeq < WINDOW) {
         if (conn.nextSeq >= conn.budget) {
           finish();
@@ -209,7 +287,7 @@ async function runSoak() {
         if (Math.random() < 0.02) ws.ping('soak');
       }
     };
-    const finish = () => {
+    const finish = (): void => {
       if (Math.random() < 0.25) {
         // Abrupt: whatever is in flight may be lost, and that is allowed.
         conn.ending = 'drop';
@@ -244,16 +322,19 @@ async function runSoak() {
       const key = err.message.replace(/\d+/g, 'N');
       handshakeErrors.set(key, (handshakeErrors.get(key) ?? 0) + 1);
     });
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', (received, isBinary) => {
       counts.received++;
+      const data = asBuffer(received);
       const expected = conn.sent.shift();
       const got = isBinary ? data : data.toString('latin1');
       const ok =
-        expected !== undefined && check(isBinary ? data : Buffer.from(got, 'latin1'), isBinary) !== null;
-      const same = isBinary ? Buffer.isBuffer(expected) && expected.equals(got) : expected === got;
+        expected !== undefined &&
+        check(typeof got === 'string' ? Buffer.from(got, 'latin1') : got, isBinary) !== null;
+      const same =
+        typeof got === 'string' ? expected === got : Buffer.isBuffer(expected) && expected.equals(got);
       if (!ok || !same) counts.corrupt++;
       conn.expectSeq++;
-      if (conn.ending === 'closing' && conn.sent.length === 0) conn.closeWhenIdle();
+      if (conn.ending === 'closing' && conn.sent.length === 0) conn.closeWhenIdle?.();
       else pump();
     });
     ws.on('close', (code) => {
@@ -270,13 +351,13 @@ async function runSoak() {
     });
   }
 
-  const idle = (slot) => {
+  const idle = (slot: Slot): boolean => {
     const c = slot.conn;
     return c !== null && c.open && c.ending === null && c.sent.length === 0;
   };
 
   /** Stops new sends and waits until every slot has an open, idle connection. */
-  async function quiesce() {
+  async function quiesce(): Promise<void> {
     running = false;
     for (;;) {
       if (slots.every(idle)) return;
@@ -284,7 +365,7 @@ async function runSoak() {
       // Connections that opened while quiet have budget 0 in flight: they are idle once open.
     }
   }
-  function resume() {
+  function resume(): void {
     running = true;
     for (const s of slots) s.pump?.();
   }
@@ -292,7 +373,7 @@ async function runSoak() {
   // Open every connection first, in batches (the listen backlog), with no traffic yet.
   running = false;
   for (let i = 0; i < connections; i++) {
-    const slot = { index: i, conn: null, pump: null, stopping: false };
+    const slot: Slot = { index: i, conn: null, pump: null, stopping: false };
     slots.push(slot);
     open(slot);
     if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
@@ -302,11 +383,11 @@ async function runSoak() {
   resume();
 
   const start = Date.now();
-  const mb = (n) => `${(n / 1048576).toFixed(1)} MiB`;
+  const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
   let lastReceived = 0;
   let lastTime = start;
-  const errorsNow = () => counts.corrupt + counts.unexpected + counts.handshakeFailures;
-  async function report() {
+  const errorsNow = (): number => counts.corrupt + counts.unexpected + counts.handshakeFailures;
+  async function report(): Promise<void> {
     const s = await ask('stats');
     const now = Date.now();
     const rate = ((counts.received - lastReceived) * 1000) / (now - lastTime);
@@ -343,7 +424,7 @@ async function runSoak() {
   await Promise.all(
     slots.map(
       (s) =>
-        new Promise((resolve) => {
+        new Promise<void>((resolve) => {
           if (s.conn === null) return resolve();
           s.onIdle = resolve;
           s.conn.ws.close(1000);
@@ -354,7 +435,7 @@ async function runSoak() {
   await new Promise((r) => server.once('exit', r));
 
   const growth = end.heapUsed / base.heapUsed - 1;
-  const failures = [];
+  const failures: string[] = [];
   if (final.lostBeforeClose > 0) failures.push(`${final.lostBeforeClose} messages sent before close() lost`);
   if (final.outOfOrder > 0) failures.push(`${final.outOfOrder} messages out of order`);
   if (counts.corrupt + final.corrupt > 0)

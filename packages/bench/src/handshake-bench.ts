@@ -3,12 +3,16 @@
 // linear, well under a millisecond each (the ReDoS class of bugs shows up here as seconds).
 // The hostile tests check the answers; this measures the time. Usage (after scripts/build.sh):
 //
-//   node packages/bench/src/handshake-bench.mjs
+//   node packages/bench/dist/handshake-bench.js
 import { HeadParser, acceptServerHandshake } from '@rfc6455/codec';
+import type { ServerHandshakeOptions } from '@rfc6455/codec';
+
+/** [name, header, value] */
+type Case = [string, string, string];
 
 let target = 15 * 1024;
-const big = (unit) => unit.repeat(Math.floor(target / unit.length));
-const makeCases = () => [
+const big = (unit: string): string => unit.repeat(Math.floor(target / unit.length));
+const makeCases = (): Case[] => [
   ['protocol: commas', 'Sec-WebSocket-Protocol', big(',')],
   ['protocol: commas and spaces', 'Sec-WebSocket-Protocol', big(' ,  ')],
   ['protocol: tokens', 'Sec-WebSocket-Protocol', big('a,')],
@@ -24,13 +28,13 @@ const makeCases = () => [
 ];
 
 const encoder = new TextEncoder();
-const options = {
+const options: ServerHandshakeOptions = {
   chooseProtocol: (offered) => (offered.includes('chat') ? 'chat' : null),
   perMessageDeflate: true,
 };
 
 /** Microseconds per parse + accept of a head carrying `value`, and the answer's status. */
-function measure(name, header, value) {
+function measure(name: string, header: string, value: string): { bytes: number; us: number; status: number } {
   const raw = encoder.encode(
     `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${header}: ${value}\r\n\r\n`,
@@ -55,9 +59,9 @@ const small = makeCases();
 target = 60 * 1024;
 const large = makeCases();
 for (let i = 0; i < small.length; i++) {
-  const [name, header, value] = small[i];
+  const [name, header, value] = small[i]!;
   const a = measure(name, header, value);
-  const b = measure(name, header, large[i][2]);
+  const b = measure(name, header, large[i]![2]);
   console.log(
     `${name.padEnd(32)} ${String(a.bytes).padStart(6)} B -> ${a.status}  ${a.us.toFixed(1).padStart(7)} us` +
       `   (x4 size: ${(b.us / a.us).toFixed(1)}x time)`,

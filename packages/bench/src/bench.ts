@@ -1,8 +1,8 @@
 // `npm run bench`: @rfc6455/node against ws and a raw TCP echo, measured in one run.
 //
-//   node packages/bench/src/bench.mjs [--quick] [--only a,b] [--rounds N] [--duration SEC] [--verify]
+//   node packages/bench/dist/bench.js [--quick] [--only a,b] [--rounds N] [--duration SEC] [--verify]
 //                                     [--no-pin] [--no-codec] [--out DIR]
-//   node packages/bench/src/bench.mjs --profile SCENARIO[,SCENARIO] [--server rfc6455|ws|raw]
+//   node packages/bench/dist/bench.js --profile SCENARIO[,SCENARIO] [--server rfc6455|ws|raw]
 //
 // Servers run interleaved round by round (A B C A B C …) after a warm-up; every cell is the
 // median of the rounds with its min–max spread, and ratios are taken within each round.
@@ -20,9 +20,11 @@ import {
   runHandshakes,
   runLatency,
   runMemory,
-} from './loadgen.mjs';
-import { ServerProcess, setUpPinning, rfc6455Available } from './servers.mjs';
-import { heaviestFunctions, formatHeaviest } from './profile.mjs';
+} from './loadgen.js';
+import type { Expect, LatencyResult, MemoryResult, OpcodeName, RateResult } from './loadgen.js';
+import { ServerProcess, setUpPinning, rfc6455Available } from './servers.js';
+import type { Pinning, ServerKind, UsageReply } from './servers.js';
+import { heaviestFunctions, formatHeaviest } from './profile.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
@@ -31,16 +33,16 @@ const KiB = 1024;
 const MiB = 1024 * 1024;
 
 /** Deterministic JSON-like text of exactly `size` bytes: records with varied values, so it compresses like real data. */
-export function jsonLikeText(size) {
+export function jsonLikeText(size: number): string {
   let seed = 0x2545f491;
-  const random = () => {
+  const random = (): number => {
     seed ^= seed << 13;
     seed ^= seed >>> 17;
     seed ^= seed << 5;
     return (seed >>> 0) / 2 ** 32;
   };
   const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
-  const records = [];
+  const records: string[] = [];
   let length = 2;
   for (let id = 1; length < size; id++) {
     const record = JSON.stringify({
@@ -63,13 +65,51 @@ export function jsonLikeText(size) {
   return text;
 }
 
-const SERVERS = {
+type ServerName = 'rfc6455' | 'ws' | 'raw';
+const SERVERS: Record<ServerName, { label: string; kind: ServerKind }> = {
   rfc6455: { label: '@rfc6455/node', kind: 'rfc6455' },
   ws: { label: 'ws', kind: 'ws' },
   raw: { label: 'raw TCP', kind: 'raw' },
 };
+const isServerName = (name: string): name is ServerName => name in SERVERS;
 
-const SCENARIOS = [
+interface ScenarioBase {
+  id: string;
+  title: string;
+  /** The ratio of ours to ws (or raw) to reach: at least, or at most for memory and latency. */
+  target: { ws?: number; raw?: number };
+  /** Offer permessage-deflate (echo only). */
+  deflate?: boolean;
+}
+interface EchoScenario extends ScenarioBase {
+  type: 'echo';
+  opcode: OpcodeName;
+  size: number;
+  /** JSON-like text instead of a repeated letter. */
+  json?: boolean;
+  conns: number;
+  inflight: number;
+}
+interface HandshakeScenario extends ScenarioBase {
+  type: 'handshake';
+  concurrency: number;
+}
+interface MemoryScenario extends ScenarioBase {
+  type: 'memory';
+  conns: number;
+}
+interface LatencyScenario extends ScenarioBase {
+  type: 'latency';
+  opcode: OpcodeName;
+  size: number;
+  conns: number;
+  rate: number;
+}
+type Scenario = EchoScenario | HandshakeScenario | MemoryScenario | LatencyScenario;
+/** The scenarios measured over a window (all but memory). */
+type TimedScenario = Exclude<Scenario, MemoryScenario>;
+
+const SCENARIOS: Scenario[] = [
   {
     id: 'text-64',
     title: '64 B text echo',
@@ -148,8 +188,21 @@ const SCENARIOS = [
   },
 ];
 
-function parseArgs(argv) {
-  const options = {
+interface Options {
+  quick: boolean;
+  only: string[] | null;
+  rounds: number | null;
+  duration: number | null;
+  verify: boolean;
+  pin: boolean;
+  codec: boolean;
+  out: string | null;
+  profile: string[] | null;
+  server: string | null;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = {
     quick: false,
     only: null,
     rounds: null,
@@ -163,7 +216,7 @@ function parseArgs(argv) {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const value = () => {
+    const value = (): string => {
       const next = argv[++i];
       if (next === undefined) throw new Error(`${arg} needs a value`);
       return next;
@@ -195,7 +248,14 @@ function parseArgs(argv) {
   return options;
 }
 
-function timing(options) {
+interface Timing {
+  rounds: number;
+  durationMs: number;
+  warmupMs: number;
+  memoryRounds: number;
+}
+
+function timing(options: Options): Timing {
   const quick = options.quick;
   return {
     rounds: options.rounds ?? (quick ? 3 : 5),
@@ -206,9 +266,10 @@ function timing(options) {
 }
 
 /** The commit measured, and whether the measured packages had uncommitted changes. */
-function revision() {
+function revision(): string {
   try {
-    const run = (args) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const run = (args: string[]): string =>
+      execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
     const commit = run(['rev-parse', '--short', 'HEAD']);
     const dirty = run(['status', '--porcelain', '--', 'packages/codec/src', 'packages/node/src']) !== '';
     return dirty ? `${commit} with uncommitted changes in packages/codec or packages/node` : commit;
@@ -217,7 +278,15 @@ function revision() {
   }
 }
 
-function machine() {
+interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  os: string;
+}
+
+function machine(): Machine {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
@@ -228,15 +297,17 @@ function machine() {
   };
 }
 
-function payloadFor(scenario) {
-  if (scenario.json) return Buffer.from(jsonLikeText(scenario.size), 'utf8');
+type MessageScenario = EchoScenario | LatencyScenario;
+
+function payloadFor(scenario: MessageScenario): Buffer {
+  if (scenario.type === 'echo' && scenario.json) return Buffer.from(jsonLikeText(scenario.size), 'utf8');
   if (scenario.opcode === 'text') return Buffer.from('x'.repeat(scenario.size), 'utf8');
   const payload = Buffer.allocUnsafe(scenario.size);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + 7) & 0xff;
   return payload;
 }
 
-function frameFor(scenario) {
+function frameFor(scenario: MessageScenario): { payload: Buffer; frame: Buffer; opcode: number } {
   const payload = payloadFor(scenario);
   const opcode = OPCODE[scenario.opcode];
   const frame = scenario.deflate
@@ -245,20 +316,20 @@ function frameFor(scenario) {
   return { payload, frame, opcode };
 }
 
-let pinningInUse = null;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let pinningInUse: Pinning | null = null;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Busy seconds of each CPU so far (Linux /proc/stat, USER_HZ = 100), or null elsewhere. */
-function cpuBusySeconds() {
+function cpuBusySeconds(): number[] | null {
   try {
     const lines = readFileSync('/proc/stat', 'latin1').split('\n');
-    const busy = [];
+    const busy: number[] = [];
     for (const line of lines) {
       const match = /^cpu(\d+) (.*)$/.exec(line);
       if (match === null) continue;
       // user nice system idle iowait irq softirq steal: everything but idle and iowait, steal included.
-      const f = match[2].trim().split(/\s+/).map(Number);
-      busy[Number(match[1])] = (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) / 100;
+      const f = match[2]!.trim().split(/\s+/).map(Number);
+      busy[Number(match[1])] = (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0)) / 100;
     }
     return busy;
   } catch {
@@ -266,10 +337,39 @@ function cpuBusySeconds() {
   }
 }
 
+/** What the server's and this process's counters said at one end of the window. */
+interface Mark {
+  usage: UsageReply;
+  at: number;
+  selfMicros: number;
+  busy: number[] | null;
+}
+
+/** What measure() adds to a run's result: where the CPU time went. */
+interface Load {
+  otherLoadServerCpu: number | null;
+  otherLoadClientCpu: number | null;
+  serverCpuShare: number;
+  serverCpuMicrosPerMessage: number | null;
+}
+type RateRound = RateResult & Load;
+type LatencyRound = LatencyResult & Load;
+type Round = RateRound | LatencyRound | MemoryResult;
+const isMemoryRound = (round: Round): round is MemoryResult => 'bytesPerConn' in round;
+const isLatencyRound = (round: Round): round is LatencyRound => 'p99' in round;
+const isRateRound = (round: Round): round is RateRound => 'rate' in round;
+const isTimedRound = (round: Round): round is RateRound | LatencyRound => !isMemoryRound(round);
+
 /** Runs one measurement of `scenario` against a started server. */
-async function measure(scenario, server, durationMs, verify, profileFile = null) {
-  const marks = {};
-  const around = async (when) => {
+async function measure(
+  scenario: TimedScenario,
+  server: ServerProcess,
+  durationMs: number,
+  verify: boolean,
+  profileFile: string | null = null,
+): Promise<RateRound | LatencyRound> {
+  const marks: { start?: Mark; end?: Mark } = {};
+  const around = async (when: 'start' | 'end'): Promise<void> => {
     if (profileFile !== null && when === 'end') await server.request('profile-stop', { file: profileFile });
     const usage = await server.request('usage');
     const self = process.cpuUsage();
@@ -281,7 +381,7 @@ async function measure(scenario, server, durationMs, verify, profileFile = null)
     };
     if (profileFile !== null && when === 'start') await server.request('profile-start');
   };
-  let result;
+  let result: RateResult | LatencyResult;
   if (scenario.type === 'handshake') {
     result = await runHandshakes({
       port: server.port,
@@ -291,7 +391,7 @@ async function measure(scenario, server, durationMs, verify, profileFile = null)
     });
   } else {
     const { payload, frame, opcode } = frameFor(scenario);
-    const expect = {
+    const expect: Expect = {
       opcode,
       length: payload.length,
       payload: verify ? payload : null,
@@ -319,18 +419,21 @@ async function measure(scenario, server, durationMs, verify, profileFile = null)
       });
     }
   }
-  const cpuMicros = marks.end.usage.cpuMicros - marks.start.usage.cpuMicros;
-  const wallMs = marks.end.at - marks.start.at;
+  const { start, end } = marks;
+  if (start === undefined || end === undefined) throw new Error('The load generator did not call around()');
+  const cpuMicros = end.usage.cpuMicros - start.usage.cpuMicros;
+  const wallMs = end.at - start.at;
   // When pinned: how much of each core went to other processes (the rest of the machine's load).
-  let otherLoadServerCpu = null;
-  let otherLoadClientCpu = null;
-  if (pinningInUse?.pinned && marks.start.busy !== null && marks.end.busy !== null) {
-    const busy = (cpu) => marks.end.busy[cpu] - marks.start.busy[cpu];
+  let otherLoadServerCpu: number | null = null;
+  let otherLoadClientCpu: number | null = null;
+  const startBusy = start.busy;
+  const endBusy = end.busy;
+  if (pinningInUse?.pinned && startBusy !== null && endBusy !== null) {
+    const busy = (cpu: number): number => endBusy[cpu]! - startBusy[cpu]!;
     const wallSeconds = wallMs / 1000;
     otherLoadServerCpu = Math.max(0, busy(pinningInUse.serverCpu) - cpuMicros / 1e6) / wallSeconds;
     otherLoadClientCpu =
-      Math.max(0, busy(pinningInUse.loadCpu) - (marks.end.selfMicros - marks.start.selfMicros) / 1e6) /
-      wallSeconds;
+      Math.max(0, busy(pinningInUse.loadCpu) - (end.selfMicros - start.selfMicros) / 1e6) / wallSeconds;
   }
   return {
     ...result,
@@ -341,42 +444,56 @@ async function measure(scenario, server, durationMs, verify, profileFile = null)
   };
 }
 
-function stats(values) {
-  const sorted = values.filter((v) => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return null;
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+/** Median and spread over the rounds. */
+interface Stats {
+  median: number;
+  min: number;
+  max: number;
 }
 
-function log(message) {
+function stats(values: (number | null)[]): Stats | null {
+  const sorted = values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
 /** The main metric of a round: higher is better except memory and latency. */
-function metricOf(scenario, round) {
-  if (scenario.type === 'memory') return round.bytesPerConn;
-  if (scenario.type === 'latency') return round.p99;
+function metricOf(round: Round): number {
+  if (isMemoryRound(round)) return round.bytesPerConn;
+  if (isLatencyRound(round)) return round.p99;
   return round.rate;
 }
 
-function describeRound(scenario, round) {
-  if (scenario.type === 'memory')
+function describeRound(round: Round): string {
+  if (isMemoryRound(round))
     return `${(round.bytesPerConn / KiB).toFixed(1)} KiB/conn (heap ${(round.heapPerConn / KiB).toFixed(1)})`;
   const others =
     round.otherLoadServerCpu === null
       ? ''
-      : `, others on server/client core ${(round.otherLoadServerCpu * 100).toFixed(0)}/${(round.otherLoadClientCpu * 100).toFixed(0)} %`;
+      : `, others on server/client core ${(round.otherLoadServerCpu * 100).toFixed(0)}/${((round.otherLoadClientCpu ?? 0) * 100).toFixed(0)} %`;
   const tail = `client ELU ${round.clientElu.toFixed(2)}, server CPU ${(round.serverCpuShare * 100).toFixed(0)} %${others}`;
-  if (scenario.type === 'latency')
+  if (isLatencyRound(round))
     return `p50 ${round.p50.toFixed(3)} ms, p99 ${round.p99.toFixed(3)} ms (${tail})`;
   return `${Math.round(round.rate).toLocaleString('en-US')}/s (${tail})`;
 }
 
-async function runScenario(scenario, serverNames, context) {
+type Rounds = Partial<Record<ServerName, Round[]>>;
+
+async function runScenario(
+  scenario: Scenario,
+  serverNames: ServerName[],
+  context: { pinning: Pinning; time: Timing; verify: boolean },
+): Promise<Rounds> {
   const { pinning, time, verify } = context;
-  const rounds = Object.fromEntries(serverNames.map((name) => [name, []]));
-  const start = (name) =>
+  const rounds: Rounds = {};
+  for (const name of serverNames) rounds[name] = [];
+  const start = (name: ServerName): Promise<ServerProcess> =>
     ServerProcess.start({
       name,
       kind: SERVERS[name].kind,
@@ -394,10 +511,8 @@ async function runScenario(scenario, serverNames, context) {
             conns: scenario.conns,
             gc: () => server.request('gc'),
           });
-          rounds[name].push(round);
-          log(
-            `  [${scenario.id}] round ${r + 1}/${time.memoryRounds} ${name}: ${describeRound(scenario, round)}`,
-          );
+          rounds[name]?.push(round);
+          log(`  [${scenario.id}] round ${r + 1}/${time.memoryRounds} ${name}: ${describeRound(round)}`);
         } finally {
           await server.stop();
         }
@@ -405,7 +520,7 @@ async function runScenario(scenario, serverNames, context) {
     }
     return rounds;
   }
-  const servers = [];
+  const servers: ServerProcess[] = [];
   try {
     for (const name of serverNames) servers.push(await start(name));
     for (const server of servers) {
@@ -416,10 +531,8 @@ async function runScenario(scenario, serverNames, context) {
     for (let r = 0; r < time.rounds; r++) {
       for (const server of servers) {
         const round = await measure(scenario, server, time.durationMs, verify);
-        rounds[server.name].push(round);
-        log(
-          `  [${scenario.id}] round ${r + 1}/${time.rounds} ${server.name}: ${describeRound(scenario, round)}`,
-        );
+        rounds[server.name as ServerName]?.push(round);
+        log(`  [${scenario.id}] round ${r + 1}/${time.rounds} ${server.name}: ${describeRound(round)}`);
         await sleep(100);
       }
     }
@@ -430,14 +543,14 @@ async function runScenario(scenario, serverNames, context) {
 }
 
 /** Per-round ratios of `name` to `base` (same round, adjacent in time), summarised. */
-function ratioStats(scenario, rounds, name, base) {
+function ratioStats(rounds: Rounds, name: ServerName, base: ServerName): Stats | null {
   const a = rounds[name];
   const b = rounds[base];
   if (a === undefined || b === undefined) return null;
-  const ratios = [];
+  const ratios: number[] = [];
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const x = metricOf(scenario, a[i]);
-    const y = metricOf(scenario, b[i]);
+    const x = metricOf(a[i]!);
+    const y = metricOf(b[i]!);
     if (y > 0) ratios.push(x / y);
   }
   return stats(ratios);
@@ -445,71 +558,107 @@ function ratioStats(scenario, rounds, name, base) {
 
 const NOISY_OTHER_LOAD = 0.25;
 
-function summarise(scenario, rounds) {
-  const servers = {};
-  for (const [name, list] of Object.entries(rounds)) {
-    const summary = {
+/** One server's rounds of one scenario, summarised (fields in the order bench.json has them). */
+interface Summary {
+  label: string;
+  rounds: Round[];
+  metric?: Stats | null;
+  mibPerSecond?: Stats | null;
+  p50?: Stats | null;
+  p99?: Stats | null;
+  clientElu?: Stats | null;
+  serverCpuShare?: Stats | null;
+  serverCpuMicrosPerMessage?: Stats | null;
+  otherLoadServerCpu?: Stats | null;
+  otherLoadClientCpu?: Stats | null;
+  clientSaturated?: boolean;
+  heapPerConn?: Stats | null;
+  externalPerConn?: Stats | null;
+  heapCommittedPerConn?: Stats | null;
+  vsWs?: Stats | null;
+  cpuEfficiencyVsWs?: Stats | null;
+  vsRaw?: Stats | null;
+}
+
+interface Result {
+  id: string;
+  title: string;
+  scenario: Scenario;
+  servers: Partial<Record<ServerName, Summary>>;
+  targetMet: boolean | null;
+  noisy: boolean;
+}
+
+function summarise(scenario: Scenario, rounds: Rounds): Result {
+  const servers: Partial<Record<ServerName, Summary>> = {};
+  for (const name of Object.keys(rounds) as ServerName[]) {
+    const list = rounds[name] ?? [];
+    const summary: Summary = {
       label: SERVERS[name].label + (scenario.deflate && name === 'ws' ? ' + deflate' : ''),
       rounds: list,
     };
-    summary.metric = stats(list.map((round) => metricOf(scenario, round)));
+    summary.metric = stats(list.map((round) => metricOf(round)));
+    const timed = list.filter(isTimedRound);
     if (scenario.type === 'echo' || scenario.type === 'handshake') {
-      summary.mibPerSecond = scenario.size
-        ? stats(list.map((round) => (round.rate * scenario.size) / MiB))
-        : null;
-      summary.clientElu = stats(list.map((round) => round.clientElu));
-      summary.serverCpuShare = stats(list.map((round) => round.serverCpuShare));
-      summary.serverCpuMicrosPerMessage = stats(list.map((round) => round.serverCpuMicrosPerMessage));
-      summary.otherLoadServerCpu = stats(list.map((round) => round.otherLoadServerCpu));
-      summary.otherLoadClientCpu = stats(list.map((round) => round.otherLoadClientCpu));
+      const rates = list.filter(isRateRound);
+      const size = scenario.type === 'echo' ? scenario.size : 0;
+      summary.mibPerSecond = size ? stats(rates.map((round) => (round.rate * size) / MiB)) : null;
+      summary.clientElu = stats(rates.map((round) => round.clientElu));
+      summary.serverCpuShare = stats(rates.map((round) => round.serverCpuShare));
+      summary.serverCpuMicrosPerMessage = stats(rates.map((round) => round.serverCpuMicrosPerMessage));
+      summary.otherLoadServerCpu = stats(rates.map((round) => round.otherLoadServerCpu));
+      summary.otherLoadClientCpu = stats(rates.map((round) => round.otherLoadClientCpu));
       // The load generator at (nearly) full use: the number is what it could drive, a floor for the server.
       summary.clientSaturated = summary.clientElu !== null && summary.clientElu.median >= 0.9;
     }
     if (scenario.type === 'latency') {
-      summary.p50 = stats(list.map((round) => round.p50));
-      summary.p99 = stats(list.map((round) => round.p99));
-      summary.otherLoadServerCpu = stats(list.map((round) => round.otherLoadServerCpu));
-      summary.otherLoadClientCpu = stats(list.map((round) => round.otherLoadClientCpu));
-      summary.clientElu = stats(list.map((round) => round.clientElu));
-      summary.serverCpuShare = stats(list.map((round) => round.serverCpuShare));
+      const latencies = list.filter(isLatencyRound);
+      summary.p50 = stats(latencies.map((round) => round.p50));
+      summary.p99 = stats(latencies.map((round) => round.p99));
+      summary.otherLoadServerCpu = stats(timed.map((round) => round.otherLoadServerCpu));
+      summary.otherLoadClientCpu = stats(timed.map((round) => round.otherLoadClientCpu));
+      summary.clientElu = stats(timed.map((round) => round.clientElu));
+      summary.serverCpuShare = stats(timed.map((round) => round.serverCpuShare));
     }
     if (scenario.type === 'memory') {
-      summary.heapPerConn = stats(list.map((round) => round.heapPerConn));
-      summary.externalPerConn = stats(list.map((round) => round.externalPerConn));
-      summary.heapCommittedPerConn = stats(list.map((round) => round.heapCommittedPerConn));
+      const memory = list.filter(isMemoryRound);
+      summary.heapPerConn = stats(memory.map((round) => round.heapPerConn));
+      summary.externalPerConn = stats(memory.map((round) => round.externalPerConn));
+      summary.heapCommittedPerConn = stats(memory.map((round) => round.heapCommittedPerConn));
     }
-    summary.vsWs = name === 'ws' ? null : ratioStats(scenario, rounds, name, 'ws');
+    summary.vsWs = name === 'ws' ? null : ratioStats(rounds, name, 'ws');
     if (
       (scenario.type === 'echo' || scenario.type === 'handshake') &&
       name !== 'ws' &&
       rounds.ws !== undefined
     ) {
       // CPU per message of ws ÷ ours, round by round: how much more work per core-second we do.
-      const ratios = [];
-      for (let i = 0; i < Math.min(list.length, rounds.ws.length); i++) {
-        const ours = list[i].serverCpuMicrosPerMessage;
-        const theirs = rounds.ws[i].serverCpuMicrosPerMessage;
-        if (ours > 0 && theirs > 0) ratios.push(theirs / ours);
+      const theirRounds = rounds.ws.filter(isTimedRound);
+      const ratios: number[] = [];
+      for (let i = 0; i < Math.min(timed.length, theirRounds.length); i++) {
+        const ours = timed[i]!.serverCpuMicrosPerMessage;
+        const theirs = theirRounds[i]!.serverCpuMicrosPerMessage;
+        if (ours !== null && theirs !== null && ours > 0 && theirs > 0) ratios.push(theirs / ours);
       }
       summary.cpuEfficiencyVsWs = stats(ratios);
     }
-    summary.vsRaw = name === 'raw' ? null : ratioStats(scenario, rounds, name, 'raw');
+    summary.vsRaw = name === 'raw' ? null : ratioStats(rounds, name, 'raw');
     servers[name] = summary;
   }
   const ours = servers.rfc6455;
-  let met = null;
+  let met: boolean | null = null;
   if (ours !== undefined) {
     met = true;
     const lowerIsBetter = scenario.type === 'memory' || scenario.type === 'latency';
     for (const [base, want] of Object.entries(scenario.target)) {
-      const ratio = base === 'ws' ? ours.vsWs : ours.vsRaw;
+      const ratio = (base === 'ws' ? ours.vsWs : ours.vsRaw) ?? null;
       if (ratio === null) met = null;
       else if (met !== null) met = met && (lowerIsBetter ? ratio.median <= want : ratio.median >= want);
     }
   }
   // Other processes on the server's core take turns with the server: throughput and latency then
   // say more about the machine than about the server.
-  const noisy = ['rfc6455', 'ws'].some(
+  const noisy = (['rfc6455', 'ws'] as const).some(
     (name) => (servers[name]?.otherLoadServerCpu?.median ?? 0) > NOISY_OTHER_LOAD,
   );
   return { id: scenario.id, title: scenario.title, scenario, servers, targetMet: met, noisy };
@@ -517,22 +666,22 @@ function summarise(scenario, rounds) {
 
 // ---- Markdown ----
 
-const int = (n) => Math.round(n).toLocaleString('en-US');
-const fixed = (n, digits) => n.toFixed(digits);
-function cell(s, format) {
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const fixed = (n: number, digits: number): string => n.toFixed(digits);
+function cell(s: Stats | null | undefined, format: (n: number) => string): string {
   if (s === null || s === undefined) return '–';
   return `${format(s.median)} [${format(s.min)}–${format(s.max)}]`;
 }
-const ratioCell = (s) => cell(s, (n) => fixed(n, 2));
+const ratioCell = (s: Stats | null | undefined): string => cell(s, (n) => fixed(n, 2));
 
-function targetText(scenario) {
+function targetText(scenario: Scenario): string {
   const lower = scenario.type === 'memory' || scenario.type === 'latency';
   return Object.entries(scenario.target)
     .map(([base, want]) => `${lower ? '≤' : '≥'} ${want} × ${base === 'ws' ? 'ws' : 'raw'}`)
     .join(', ');
 }
 
-function metricCell(result, name) {
+function metricCell(result: Result, name: ServerName): string {
   const s = result.servers[name];
   if (s === undefined) return 'not run';
   const type = result.scenario.type;
@@ -541,7 +690,7 @@ function metricCell(result, name) {
   return cell(s.metric, int) + (s.clientSaturated ? ' ⚠' : '');
 }
 
-function headlineTable(results) {
+function headlineTable(results: Result[]): string {
   const lines = [
     '| scenario | unit | @rfc6455/node | ws | raw TCP | @rfc6455/node ÷ ws | ws CPU/msg ÷ ours | target | met |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -566,12 +715,12 @@ function headlineTable(results) {
   return lines.join('\n');
 }
 
-function percentPair(a, b) {
+function percentPair(a: Stats | null | undefined, b: Stats | null | undefined): string {
   if (a === null || a === undefined || b === null || b === undefined) return '–';
   return `${fixed(a.median * 100, 0)} % / ${fixed(b.median * 100, 0)} %`;
 }
 
-function throughputTable(results) {
+function throughputTable(results: Result[]): string {
   const lines = [
     '| scenario | server | msgs/s | MiB/s (payload, each way) | ÷ ws | ÷ raw TCP | server CPU | server CPU µs/msg | ws CPU/msg ÷ this | load generator ELU | other load on server / client core |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -579,7 +728,7 @@ function throughputTable(results) {
   for (const result of results) {
     const type = result.scenario.type;
     if (type !== 'echo' && type !== 'handshake') continue;
-    for (const [name, s] of Object.entries(result.servers)) {
+    for (const s of Object.values(result.servers)) {
       lines.push(
         `| ${result.title} | ${s.label} | ${cell(s.metric, int)} | ${s.mibPerSecond ? cell(s.mibPerSecond, (n) => fixed(n, 1)) : '–'} | ${ratioCell(s.vsWs)} | ${ratioCell(s.vsRaw)} | ${cell(s.serverCpuShare, (n) => `${fixed(n * 100, 0)} %`)} | ${cell(s.serverCpuMicrosPerMessage, (n) => fixed(n, 2))} | ${ratioCell(s.cpuEfficiencyVsWs)} | ${cell(s.clientElu, (n) => fixed(n, 2))}${s.clientSaturated ? ' ⚠ saturated' : ''} | ${percentPair(s.otherLoadServerCpu, s.otherLoadClientCpu)} |`,
       );
@@ -588,7 +737,7 @@ function throughputTable(results) {
   return lines.join('\n');
 }
 
-function latencyTable(results) {
+function latencyTable(results: Result[]): string | null {
   const result = results.find((r) => r.scenario.type === 'latency');
   if (result === undefined) return null;
   const lines = [
@@ -603,7 +752,7 @@ function latencyTable(results) {
   return lines.join('\n');
 }
 
-function memoryTable(results) {
+function memoryTable(results: Result[]): string | null {
   const result = results.find((r) => r.scenario.type === 'memory');
   if (result === undefined) return null;
   const lines = [
@@ -618,7 +767,7 @@ function memoryTable(results) {
   return lines.join('\n');
 }
 
-function scenarioList() {
+function scenarioList(): string {
   return SCENARIOS.map((s) => {
     let shape = '';
     if (s.type === 'echo') shape = `${s.conns} connections × ${s.inflight} in flight`;
@@ -632,7 +781,19 @@ function scenarioList() {
   }).join('\n');
 }
 
-function markdown(report, codecMarkdown) {
+interface Report {
+  date: string;
+  revision: string;
+  quick: boolean;
+  machine: Machine;
+  pinning: Pinning;
+  time: Timing;
+  loadavg: { start: number; end: number };
+  totalSeconds: number;
+  results: Result[];
+}
+
+function markdown(report: Report, codecMarkdown: string | null): string {
   const { machine: m, pinning, time } = report;
   const sections = [
     '# Benchmarks',
@@ -667,7 +828,7 @@ function markdown(report, codecMarkdown) {
     '',
     scenarioList(),
     '',
-    "The load generator (packages/bench/src/loadgen.mjs) speaks WebSocket over `net` sockets with frames masked once in advance, sends as many new messages as came back in one write, parses replies incrementally and checks each echo's opcode and length (`--verify` also compares the bytes). For permessage-deflate it offers `client_no_context_takeover; server_no_context_takeover`, sends one message compressed once with zlib raw deflate, and inflates every reply before checking its length. The raw TCP server answers the upgrade with a minimal 101 and then returns every byte unparsed: the ceiling for a Node server on this machine.",
+    "The load generator (packages/bench/src/loadgen.ts) speaks WebSocket over `net` sockets with frames masked once in advance, sends as many new messages as came back in one write, parses replies incrementally and checks each echo's opcode and length (`--verify` also compares the bytes). For permessage-deflate it offers `client_no_context_takeover; server_no_context_takeover`, sends one message compressed once with zlib raw deflate, and inflates every reply before checking its length. The raw TCP server answers the upgrade with a minimal 101 and then returns every byte unparsed: the ceiling for a Node server on this machine.",
     '',
     'Profiles: `npm run bench -- --profile SCENARIO [--server rfc6455|ws|raw]` writes packages/bench/profiles/SCENARIO-SERVER.cpuprofile and prints the ten functions with the most self time.',
   );
@@ -678,13 +839,13 @@ function markdown(report, codecMarkdown) {
 
 // ---- Modes ----
 
-async function serversToRun(scenario, available) {
-  return ['rfc6455', 'ws', 'raw'].filter((name) => name !== 'rfc6455' || available);
+function serversToRun(available: boolean): ServerName[] {
+  return (['rfc6455', 'ws', 'raw'] as const).filter((name) => name !== 'rfc6455' || available);
 }
 
-async function benchmark(options) {
+async function benchmark(options: Options): Promise<void> {
   const started = performance.now();
-  const loadStart = os.loadavg()[0];
+  const loadStart = os.loadavg()[0]!;
   const pinning = setUpPinning(options.pin);
   pinningInUse = pinning;
   const time = timing(options);
@@ -692,32 +853,32 @@ async function benchmark(options) {
   log(`bench: ${pinning.note}`);
   if (!available)
     log('bench: @rfc6455/node has no WebSocketServer yet (is it built?): running ws and raw TCP only');
-  const results = [];
+  const results: Result[] = [];
   for (const scenario of SCENARIOS) {
     if (options.only !== null && !options.only.includes(scenario.id)) continue;
     log(`bench: ${scenario.title}`);
-    const names = await serversToRun(scenario, available);
+    const names = serversToRun(available);
     const rounds = await runScenario(scenario, names, { pinning, time, verify: options.verify });
     results.push(summarise(scenario, rounds));
   }
-  let codecMarkdown = null;
+  let codecMarkdown: string | null = null;
   if (options.codec && options.only === null) {
     try {
-      const { runCodecBench } = await import('./codec-bench.mjs');
+      const { runCodecBench } = await import('./codec-bench.js');
       log('bench: codec microbenchmarks');
-      codecMarkdown = (await runCodecBench({ quick: options.quick, outDir: options.out })).markdown;
+      codecMarkdown = runCodecBench({ quick: options.quick, outDir: options.out }).markdown;
     } catch (error) {
-      log(`bench: codec microbenchmarks skipped: ${error.message}`);
+      log(`bench: codec microbenchmarks skipped: ${(error as Error).message}`);
     }
   }
-  const report = {
+  const report: Report = {
     date: new Date().toISOString(),
     revision: revision(),
     quick: options.quick,
     machine: machine(),
     pinning,
     time,
-    loadavg: { start: loadStart, end: os.loadavg()[0] },
+    loadavg: { start: loadStart, end: os.loadavg()[0]! },
     totalSeconds: (performance.now() - started) / 1000,
     results: results.map(({ scenario, ...rest }) => ({ ...rest, scenario })),
   };
@@ -732,20 +893,21 @@ async function benchmark(options) {
   );
 }
 
-async function profileMode(options) {
+async function profileMode(options: Options, profile: string[]): Promise<void> {
   const pinning = setUpPinning(options.pin);
   pinningInUse = pinning;
   const available = await rfc6455Available();
-  let name = options.server ?? 'rfc6455';
-  if (!(name in SERVERS)) throw new Error(`Unknown server "${name}": use rfc6455, ws or raw`);
+  const name = options.server ?? 'rfc6455';
+  if (!isServerName(name)) throw new Error(`Unknown server "${name}": use rfc6455, ws or raw`);
   if (name === 'rfc6455' && !available)
     throw new Error('@rfc6455/node has no WebSocketServer yet (build it first, or pass --server ws)');
   const dir = path.join(repoRoot, 'packages/bench/profiles');
   mkdirSync(dir, { recursive: true });
   const durationMs = (options.duration ?? 5) * 1000;
   // The profile covers the measured window only (inspector Profiler, 100 µs sampling), not start-up or warm-up.
-  for (const id of options.profile) {
+  for (const id of profile) {
     const scenario = SCENARIOS.find((s) => s.id === id);
+    if (scenario === undefined) throw new Error(`Unknown scenario "${id}"`);
     const file = `${id}-${name}.cpuprofile`;
     rmSync(path.join(dir, file), { force: true });
     log(`profile: ${scenario.title} against ${name}, ${durationMs / 1000} s (${pinning.note})`);
@@ -765,12 +927,12 @@ async function profileMode(options) {
           gc: () => server.request('gc'),
         });
         await server.request('profile-stop', { file: profileFile });
-        log(`  ${describeRound(scenario, round)}`);
+        log(`  ${describeRound(round)}`);
       } else {
         // Warm up unprofiled, then profile exactly the measured window.
         await measure(scenario, server, Math.min(2000, durationMs), options.verify);
         const round = await measure(scenario, server, durationMs, options.verify, profileFile);
-        log(`  ${describeRound(scenario, round)}`);
+        log(`  ${describeRound(round)}`);
       }
     } finally {
       await server.stop();
@@ -782,5 +944,5 @@ async function profileMode(options) {
 }
 
 const options = parseArgs(process.argv.slice(2));
-if (options.profile !== null) await profileMode(options);
+if (options.profile !== null) await profileMode(options, options.profile);
 else await benchmark(options);
