@@ -179,3 +179,62 @@ describe('messages that end with a final deflate block (RFC 7692 7.2.3.4)', () =
     await new Promise((resolve) => server.close(resolve));
   });
 });
+
+/**
+ * A binary message that stops in the middle of a stored block: no sync-flush boundary. (Inflating it
+ * with the tail appended reads the tail as 4 more bytes of data, so it comes out truncated and wrong.)
+ */
+function cutMessage(): Buffer {
+  const whole = Buffer.from(Array.from({ length: 300 }, (_, i) => `word${(i * 7) % 13} `).join(''));
+  const z = zlib.deflateRawSync(whole, { level: 0, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return z.subarray(0, Math.floor(z.byteLength / 2));
+}
+
+describe('a compressed message cut inside a deflate block', () => {
+  test('server role: closed with 1007, no truncated message delivered', async () => {
+    const { wss, port } = await listenWith(lib, { perMessageDeflate: true });
+    const connected = next<[DiffSocket]>(wss, 'connection');
+    const peer = await RawPeer.open(port, '/', DEFLATE_OFFER);
+    const [ws] = await connected;
+    const result = collect(ws, 1);
+    const errors: { code?: string }[] = [];
+    ws.on('error', (err: { code?: string }) => errors.push(err));
+    await peer.write(frame({ opcode: 2, payload: cutMessage(), rsv1: true }));
+    const close = await peer.closeFrame();
+    expect(close.code).toBe(1007);
+    expect(close.reason).toMatch(/could not be inflated/);
+    const { got, closed } = await result;
+    expect(got).toEqual([]);
+    expect(closed).toBe(1007);
+    expect(errors.map((e) => e.code)).toEqual(['WS_ERR_INFLATE_FAILED']);
+    peer.socket.destroy();
+    await shutdown(wss);
+  });
+
+  test('client role: closed with 1007, no truncated message delivered', async () => {
+    const { server, url, accepted } = await rawServer();
+    const ws = new lib.WebSocket(url);
+    const result = collect(ws, 1);
+    await next(ws, 'open');
+    const { socket, received } = await accepted;
+    socket.write(frame({ opcode: 2, payload: cutMessage(), rsv1: true, mask: false }));
+    // The client answers with its close frame and waits for the server to end TCP (RFC 6455 7.1.1).
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (received.some((f) => f.opcode === 8)) resolve();
+        else socket.once('data', () => setImmediate(check));
+      };
+      check();
+    });
+    socket.end();
+    const { got, closed } = await result;
+    expect(got).toEqual([]);
+    expect(closed).toBe(1007);
+    const sent = received.find((f) => f.opcode === 8)!;
+    // FrameReader skips the client's masking key; it sits just before the payload.
+    const key = Buffer.from(sent.payload.buffer, sent.payload.byteOffset - 4, 4);
+    expect(((sent.payload[0]! ^ key[0]!) << 8) | (sent.payload[1]! ^ key[1]!)).toBe(1007);
+    socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+});

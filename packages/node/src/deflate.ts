@@ -322,13 +322,13 @@ export class ZlibMessageCompressor implements MessageCompressor {
 }
 
 /**
- * The 4 octets the receiver appends (RFC 7692 7.2.2), then an empty non-final stored block as a probe.
- * After a well-formed message zlib sits at a block boundary: the tail completes the sender's empty
- * stored block and the probe is one more, so together they produce nothing and change no window.
- * After a message cut inside a block, they are read as that block's data: they produce output, an
- * error, or leave input over, and the message is refused instead of being delivered truncated.
+ * The 4 octets the receiver appends (RFC 7692 7.2.2) and one sentinel octet, inflated with Z_BLOCK,
+ * which makes zlib stop at the next block boundary. A well-formed message ends with the header bits
+ * of an empty stored block whose LEN/NLEN the tail supplies, so zlib stops right after the tail: the
+ * sentinel is left over and nothing is produced (it is never fed, so no window changes). A message
+ * cut inside a block reads the tail as that block's data: output, an error, or a different stop.
  */
-const TAIL_PROBE = new Uint8Array([0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff]);
+const TAIL_SENTINEL = new Uint8Array([0x00, 0x00, 0xff, 0xff, 0x00]);
 
 class Truncated extends Error {}
 
@@ -346,6 +346,8 @@ export class ZlibMessageDecompressor implements MessageDecompressor {
   /** Stream engine: deflate streams started within the current message, and the budget they cost. */
   private restarts = 0;
   private restartCost = 0;
+  /** Stream engine: compressed bytes of the current message so far. */
+  private fed = 0;
   /** Stateless engine: compressed frames of the current message, inflated at its end. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
@@ -387,17 +389,23 @@ export class ZlibMessageDecompressor implements MessageDecompressor {
   private streamStep(data: Uint8Array, fin: boolean, maxOutput: number): InflateResult {
     const out: Uint8Array[] = [];
     let n = 0;
-    if (data.byteLength > 0) n = this.inflate(data, out, n, maxOutput);
+    if (data.byteLength > 0) {
+      n = this.inflate(data, out, n, maxOutput);
+      this.fed += data.byteLength;
+    }
     if (fin) {
-      if (!this.ended) {
+      // A compressed message with no payload at all is read as empty (as ws does) and the tail is not
+      // fed; a payload with bytes must end where RFC 7692 7.2.1 says, at an empty stored block's header.
+      if (!this.ended && this.fed > 0) {
         const before = n;
-        n = this.sync!.run(TAIL_PROBE, zlib.constants.Z_SYNC_FLUSH, out, n, maxOutput - this.restartCost);
+        n = this.sync!.run(TAIL_SENTINEL, zlib.constants.Z_BLOCK, out, n, maxOutput - this.restartCost);
         const left = this.sync!.left;
         // All of it left over and nothing produced: the message ended exactly with a final block
         // (no empty stored block after it), so it is complete; the next message starts a new stream.
-        if (left === TAIL_PROBE.byteLength && n === before) this.ended = true;
-        else if (left !== 0 || n !== before) throw new Truncated();
+        if (left === TAIL_SENTINEL.byteLength && n === before) this.ended = true;
+        else if (left !== 1 || n !== before) throw new Truncated();
       }
+      this.fed = 0;
       this.restarts = 0;
       this.restartCost = 0;
       if (this.noContextTakeover) {
@@ -464,18 +472,44 @@ export class ZlibMessageDecompressor implements MessageDecompressor {
     const input = Buffer.concat(this.pending, this.pendingBytes + TAIL.byteLength);
     this.pending = [];
     this.pendingBytes = 0;
-    const options: zlib.ZlibOptions = {
-      windowBits: this.windowBits,
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      // maxOutputLength must be >= 1; a zero budget is checked below.
-      maxOutputLength: Math.max(1, Math.min(maxOutput, 0x7fffffff)),
-    };
-    const dictionary = this.window?.get();
-    if (dictionary) options.dictionary = dictionary;
-    const result = zlib.inflateRawSync(input, options);
-    if (result.byteLength > maxOutput) throw new TooBig();
-    this.window?.push([result]);
-    return { ok: true, data: result.byteLength > 0 ? [result] : [] };
+    const pieces: Buffer[] = [];
+    let total = 0;
+    let offset = 0;
+    let charged = 0;
+    let pushed = 0;
+    let dictionary = this.window?.get();
+    let window = this.window;
+    for (let stream = 0; ; stream++) {
+      const options: zlib.ZlibOptions & { info: true } = {
+        windowBits: this.windowBits,
+        finishFlush: zlib.constants.Z_SYNC_FLUSH,
+        // maxOutputLength must be >= 1; a zero budget is checked below.
+        maxOutputLength: Math.max(1, Math.min(maxOutput - total - charged, 0x7fffffff)),
+        info: true,
+      };
+      if (dictionary) options.dictionary = dictionary;
+      const { buffer, engine } = zlib.inflateRawSync(input.subarray(offset), options) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
+      total += buffer.byteLength;
+      if (total + charged > maxOutput) throw new TooBig();
+      if (buffer.byteLength > 0) pieces.push(buffer);
+      offset += engine.bytesWritten;
+      // zlib stops early only where a final block ended its stream (RFC 7692 7.2.3.4): what follows
+      // is a new stream on the same window, unless it is just the (empty stored block and) tail.
+      const rest = input.byteLength - offset;
+      if (engine.bytesWritten === 0 || rest <= TAIL.byteLength) break;
+      if (rest === TAIL.byteLength + 1 && input[offset] === 0) break;
+      window ??= new Window(1 << this.windowBits);
+      window.push(pieces.slice(pushed));
+      pushed = pieces.length;
+      dictionary = window.get();
+      // As in the stream engine: streams after the second cost their window against the budget.
+      if (stream > 0) charged += dictionary?.byteLength ?? 0;
+    }
+    this.window?.push(pieces.slice(pushed));
+    return { ok: true, data: pieces };
   }
 
   close(): void {
