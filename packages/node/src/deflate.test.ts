@@ -95,11 +95,70 @@ describe.each(engines)('RFC 7692 7.2 compression with the %s engine', (engine) =
     d.close();
   });
 
+  test('messages ending with a final block, and two streams in one message, keep the window (RFC 7692 7.2.3.4)', () => {
+    const d = new ZlibMessageDecompressor(15, false, { engine });
+    let history = Buffer.alloc(0);
+    // Each part is a new deflate stream whose dictionary is everything sent before (context takeover).
+    const part = (data: Buffer, flush: number): Buffer => {
+      const z = zlib.deflateRawSync(
+        data,
+        history.byteLength > 0 ? { finishFlush: flush, dictionary: history } : { finishFlush: flush },
+      );
+      history = Buffer.concat([history, data]).subarray(-32768);
+      return flush === zlib.constants.Z_SYNC_FLUSH ? z.subarray(0, -4) : z;
+    };
+    const { Z_FINISH, Z_SYNC_FLUSH } = zlib.constants;
+    const words = Buffer.from('one two three four five six seven eight nine ten '.repeat(4));
+    const cases: [Buffer, Buffer][] = [];
+    for (const flush of [Z_SYNC_FLUSH, Z_FINISH, Z_SYNC_FLUSH, Z_FINISH, Z_FINISH, Z_SYNC_FLUSH]) {
+      cases.push([words, part(words, flush)]);
+    }
+    cases.push([
+      Buffer.concat([words, words]),
+      Buffer.concat([part(words, Z_FINISH), part(words, Z_SYNC_FLUSH)]),
+    ]);
+    cases.push([words, Buffer.concat([part(words, Z_FINISH), Buffer.from([0x00])])]);
+    cases.push([words, part(words, Z_SYNC_FLUSH)]);
+    for (const [msg, z] of cases) {
+      expect(z.byteLength).toBeLessThan(msg.byteLength);
+      expect(inflateAll(d, [z.subarray(0, 1), z.subarray(1)]).equals(msg)).toBe(true);
+    }
+    d.close();
+  });
+
+  test('an empty compressed payload is an empty message, and the stream goes on', () => {
+    const c = new ZlibMessageCompressor(15, false, { engine });
+    const d = new ZlibMessageDecompressor(15, false, { engine });
+    const msg = Buffer.from('after nothing');
+    expect(inflateAll(d, [new Uint8Array(0)]).byteLength).toBe(0);
+    expect(inflateAll(d, [c.compress(msg)]).equals(msg)).toBe(true);
+    c.close();
+    d.close();
+  });
+
   test('corrupt data: corrupt, not a throw', () => {
     const d = new ZlibMessageDecompressor(15, false, { engine });
     const r = d.decompress(new Uint8Array([0xff, 0xff, 0xff, 0x01]), true, 1 << 20);
     expect(r).toMatchObject({ ok: false, reason: 'corrupt' });
     d.close();
+  });
+});
+
+describe('a message cut inside a deflate block (RFC 7692 7.2.1, 7.2.2)', () => {
+  test('is refused at every cut, never handed over truncated', () => {
+    const msg = Buffer.from(Array.from({ length: 400 }, (_, i) => `word${(i * 7) % 13} `).join(''));
+    for (const level of [1, 6]) {
+      const z = zlib.deflateRawSync(msg, { level, finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      for (let cut = 1; cut < z.byteLength; cut++) {
+        const d = new ZlibMessageDecompressor(15, false, { engine: 'stream' });
+        const r = d.decompress(z.subarray(0, cut), true, 1 << 20);
+        expect(r).toMatchObject({ ok: false, reason: 'corrupt' });
+        d.close();
+      }
+      const d = new ZlibMessageDecompressor(15, false, { engine: 'stream' });
+      expect(inflateAll(d, [z]).equals(msg)).toBe(true);
+      d.close();
+    }
   });
 });
 

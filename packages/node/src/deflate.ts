@@ -97,6 +97,15 @@ function pickEngine(wanted: ZlibEngineKind | undefined): ZlibEngineKind {
 }
 
 class TooBig extends Error {}
+/** zlib refused the data; `code` is zlib's (Z_DATA_ERROR, ...), as ws reports it. */
+class ZlibError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
 
 /** One zlib stream run synchronously; throws TooBig past `maxOutput`, Error on corrupt input. */
 class SyncZlib {
@@ -114,17 +123,30 @@ class SyncZlib {
     this.state = drivable._writeState as Uint32Array;
   }
 
-  /** Runs `input` through the stream with `flush`, appending output pieces to `out`; returns bytes produced. */
-  run(input: Uint8Array, flush: number, out: Uint8Array[], produced: number, maxOutput: number): number {
+  /** Input bytes the last run() left unconsumed (an inflater stops early only at the end of its stream). */
+  left = 0;
+
+  /**
+   * Runs `input` (from `offset`) through the stream with `flush`, appending output pieces to `out`;
+   * returns bytes produced.
+   */
+  run(
+    input: Uint8Array,
+    flush: number,
+    out: Uint8Array[],
+    produced: number,
+    maxOutput: number,
+    offset = 0,
+  ): number {
     if (this.closed || this.stream.destroyed) throw new Error('zlib stream is closed');
-    let inOff = 0;
-    let inLen = input.byteLength;
+    let inOff = offset;
+    let inLen = input.byteLength - offset;
     for (;;) {
       const buf = Buffer.allocUnsafe(OUT_CHUNK);
       this.handle.writeSync(flush, input, inOff, inLen, buf, 0, OUT_CHUNK);
       if (this.stream.destroyed) {
-        const err = (this.stream as unknown as { errored?: Error | null }).errored;
-        throw new Error(err?.message ?? 'zlib failed');
+        const err = (this.stream as unknown as { errored?: (Error & { code?: string }) | null }).errored;
+        throw new ZlibError(err?.message ?? 'zlib failed', err?.code);
       }
       const availOut = this.state[0] as number;
       const availIn = this.state[1] as number;
@@ -137,7 +159,10 @@ class SyncZlib {
       inOff += inLen - availIn;
       inLen = availIn;
       // A full output buffer means zlib may have more to give, even with no input left.
-      if (availOut !== 0) return produced;
+      if (availOut !== 0) {
+        this.left = availIn;
+        return produced;
+      }
     }
   }
 
@@ -176,6 +201,56 @@ class Window {
   }
   clear(): void {
     this.bytes = Buffer.alloc(0);
+  }
+}
+
+/**
+ * The last `size` bytes a decompressor produced, as a ring (one copy of each output byte at most,
+ * never a shift). Needed only to restart inflation after a final block (RFC 7692 7.2.3.4).
+ */
+class History {
+  private buf: Buffer | undefined;
+  private pos = 0;
+  private filled = 0;
+  constructor(private readonly size: number) {}
+
+  push(pieces: Uint8Array[], total: number): void {
+    if (total === 0) return;
+    const size = this.size;
+    const buf = (this.buf ??= Buffer.allocUnsafe(size));
+    let skip = total > size ? total - size : 0;
+    for (const p of pieces) {
+      if (skip >= p.byteLength) {
+        skip -= p.byteLength;
+        continue;
+      }
+      let start = skip;
+      skip = 0;
+      while (start < p.byteLength) {
+        const k = Math.min(p.byteLength - start, size - this.pos);
+        buf.set(p.subarray(start, start + k), this.pos);
+        start += k;
+        this.pos = (this.pos + k) % size;
+        this.filled = Math.min(size, this.filled + k);
+      }
+    }
+  }
+
+  /** The window: the last `size` bytes of what was pushed followed by `more`. */
+  window(more: Uint8Array[], moreTotal: number): Buffer {
+    const ring = this.buf;
+    const parts: Uint8Array[] = [];
+    if (ring && this.filled > 0) {
+      if (this.filled === this.size && this.pos > 0) parts.push(ring.subarray(this.pos));
+      parts.push(ring.subarray(this.filled === this.size ? 0 : this.pos - this.filled, this.pos));
+    }
+    const all = Buffer.concat([...parts, ...more], this.filled + moreTotal);
+    return all.byteLength > this.size ? all.subarray(all.byteLength - this.size) : all;
+  }
+
+  clear(): void {
+    this.pos = 0;
+    this.filled = 0;
   }
 }
 
@@ -246,13 +321,33 @@ export class ZlibMessageCompressor implements MessageCompressor {
   }
 }
 
+/**
+ * The 4 octets the receiver appends (RFC 7692 7.2.2) and one sentinel octet, inflated with Z_BLOCK,
+ * which makes zlib stop at the next block boundary. A well-formed message ends with the header bits
+ * of an empty stored block whose LEN/NLEN the tail supplies, so zlib stops right after the tail: the
+ * sentinel is left over and nothing is produced (it is never fed, so no window changes). A message
+ * cut inside a block reads the tail as that block's data: output, an error, or a different stop.
+ */
+const TAIL_SENTINEL = new Uint8Array([0x00, 0x00, 0xff, 0xff, 0x00]);
+
+class Truncated extends Error {}
+
 /** Decompresses the messages this side receives, within the budget the codec gives per call. */
 export class ZlibMessageDecompressor implements MessageDecompressor {
   readonly engine: ZlibEngineKind;
   private readonly noContextTakeover: boolean;
   private readonly windowBits: number;
-  private readonly sync: SyncZlib | undefined;
+  private sync: SyncZlib | undefined;
   private readonly window: Window | undefined;
+  /** Stream engine: what was inflated lately, to carry the window over a final block. */
+  private readonly history: History | undefined;
+  /** Stream engine: the deflate stream ended with a final block; the next input starts a new one. */
+  private ended = false;
+  /** Stream engine: deflate streams started within the current message, and the budget they cost. */
+  private restarts = 0;
+  private restartCost = 0;
+  /** Stream engine: compressed bytes of the current message so far. */
+  private fed = 0;
   /** Stateless engine: compressed frames of the current message, inflated at its end. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
@@ -265,6 +360,7 @@ export class ZlibMessageDecompressor implements MessageDecompressor {
     this.windowBits = Math.max(9, Math.min(15, maxWindowBits));
     if (this.engine === 'stream') {
       this.sync = new SyncZlib(zlib.createInflateRaw({ windowBits: this.windowBits }));
+      this.history = new History(1 << this.windowBits);
     } else if (!noContextTakeover) {
       this.window = new Window(1 << this.windowBits);
     }
@@ -273,29 +369,94 @@ export class ZlibMessageDecompressor implements MessageDecompressor {
   decompress(data: Uint8Array, fin: boolean, maxOutput: number): InflateResult {
     if (this.broken) return { ok: false, reason: 'corrupt', message: 'the decompressor failed earlier' };
     try {
-      return this.sync
-        ? this.streamStep(this.sync, data, fin, maxOutput)
-        : this.statelessStep(data, fin, maxOutput);
+      return this.sync ? this.streamStep(data, fin, maxOutput) : this.statelessStep(data, fin, maxOutput);
     } catch (err) {
       this.broken = true;
       if (err instanceof TooBig || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
         return { ok: false, reason: 'too-big', message: `inflated message exceeds ${maxOutput} bytes` };
       }
+      if (err instanceof Truncated) {
+        return {
+          ok: false,
+          reason: 'corrupt',
+          message: 'compressed message ends inside a deflate block (RFC 7692 7.2.1)',
+        };
+      }
       return { ok: false, reason: 'corrupt', message: `invalid compressed data: ${(err as Error).message}` };
     }
   }
 
-  private streamStep(sync: SyncZlib, data: Uint8Array, fin: boolean, maxOutput: number): InflateResult {
+  private streamStep(data: Uint8Array, fin: boolean, maxOutput: number): InflateResult {
     const out: Uint8Array[] = [];
     let n = 0;
-    if (data.byteLength > 0) n = sync.run(data, zlib.constants.Z_SYNC_FLUSH, out, n, maxOutput);
-    if (fin) {
-      sync.run(TAIL, zlib.constants.Z_SYNC_FLUSH, out, n, maxOutput);
-      if (this.noContextTakeover) sync.reset();
+    if (data.byteLength > 0) {
+      n = this.inflate(data, out, n, maxOutput);
+      this.fed += data.byteLength;
     }
+    if (fin) {
+      // A compressed message with no payload at all is read as empty (as ws does) and the tail is not
+      // fed; a payload with bytes must end where RFC 7692 7.2.1 says, at an empty stored block's header.
+      if (!this.ended && this.fed > 0) {
+        const before = n;
+        n = this.sync!.run(TAIL_SENTINEL, zlib.constants.Z_BLOCK, out, n, maxOutput - this.restartCost);
+        const left = this.sync!.left;
+        // All of it left over and nothing produced: the message ended exactly with a final block
+        // (no empty stored block after it), so it is complete; the next message starts a new stream.
+        if (left === TAIL_SENTINEL.byteLength && n === before) this.ended = true;
+        else if (left !== 1 || n !== before) throw new Truncated();
+      }
+      this.fed = 0;
+      this.restarts = 0;
+      this.restartCost = 0;
+      if (this.noContextTakeover) {
+        // RFC 7692 7.2.2: the peer starts every message from an empty window.
+        this.history!.clear();
+        this.ended = false;
+        this.sync!.reset();
+        return { ok: true, data: out };
+      }
+    }
+    this.history!.push(out, n);
     return { ok: true, data: out };
   }
 
+  /** A new inflater whose window is what was inflated so far (`out` holds this call's part). */
+  private restart(out: Uint8Array[], n: number, maxOutput: number): void {
+    const dictionary = this.history!.window(out, n);
+    // The first new stream of a message is free; later ones are charged their window against the
+    // message budget, so that a run of tiny final blocks cannot make us copy windows without bound.
+    if (this.restarts++ > 0) {
+      this.restartCost += dictionary.byteLength;
+      if (n + this.restartCost > maxOutput) throw new TooBig();
+    }
+    this.sync!.close();
+    const options: zlib.ZlibOptions = { windowBits: this.windowBits };
+    if (dictionary.byteLength > 0) options.dictionary = dictionary;
+    this.sync = new SyncZlib(zlib.createInflateRaw(options));
+    this.ended = false;
+  }
+
+  /**
+   * Inflates `input`. A block with BFINAL set ends zlib's stream; RFC 7692 7.2.3.4 lets a sender end a
+   * message (or a part of one) that way, and what follows is a new deflate stream that may still refer
+   * back into the window (7.2.2), so a new inflater takes over with that window as its dictionary.
+   */
+  private inflate(input: Uint8Array, out: Uint8Array[], n: number, maxOutput: number): number {
+    let offset = 0;
+    for (;;) {
+      const fresh = this.ended;
+      if (fresh) this.restart(out, n, maxOutput);
+      n = this.sync!.run(input, zlib.constants.Z_SYNC_FLUSH, out, n, maxOutput - this.restartCost, offset);
+      const left = this.sync!.left;
+      if (left === 0) return n;
+      const next = input.byteLength - left;
+      // A fresh inflater always consumes something; if not, fail rather than loop.
+      if (fresh && next === offset) throw new ZlibError('zlib made no progress', undefined);
+      // zlib stopped with input left and room to write: its stream ended with a final block.
+      this.ended = true;
+      offset = next;
+    }
+  }
   private statelessStep(data: Uint8Array, fin: boolean, maxOutput: number): InflateResult {
     // Nothing comes out before `fin`, so the codec's budget is the whole message's; a deflate stream
     // that is much larger than its output is hostile (RFC 7692 does not bound it; we do).
@@ -311,18 +472,44 @@ export class ZlibMessageDecompressor implements MessageDecompressor {
     const input = Buffer.concat(this.pending, this.pendingBytes + TAIL.byteLength);
     this.pending = [];
     this.pendingBytes = 0;
-    const options: zlib.ZlibOptions = {
-      windowBits: this.windowBits,
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      // maxOutputLength must be >= 1; a zero budget is checked below.
-      maxOutputLength: Math.max(1, Math.min(maxOutput, 0x7fffffff)),
-    };
-    const dictionary = this.window?.get();
-    if (dictionary) options.dictionary = dictionary;
-    const result = zlib.inflateRawSync(input, options);
-    if (result.byteLength > maxOutput) throw new TooBig();
-    this.window?.push([result]);
-    return { ok: true, data: result.byteLength > 0 ? [result] : [] };
+    const pieces: Buffer[] = [];
+    let total = 0;
+    let offset = 0;
+    let charged = 0;
+    let pushed = 0;
+    let dictionary = this.window?.get();
+    let window = this.window;
+    for (let stream = 0; ; stream++) {
+      const options: zlib.ZlibOptions & { info: true } = {
+        windowBits: this.windowBits,
+        finishFlush: zlib.constants.Z_SYNC_FLUSH,
+        // maxOutputLength must be >= 1; a zero budget is checked below.
+        maxOutputLength: Math.max(1, Math.min(maxOutput - total - charged, 0x7fffffff)),
+        info: true,
+      };
+      if (dictionary) options.dictionary = dictionary;
+      const { buffer, engine } = zlib.inflateRawSync(input.subarray(offset), options) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
+      total += buffer.byteLength;
+      if (total + charged > maxOutput) throw new TooBig();
+      if (buffer.byteLength > 0) pieces.push(buffer);
+      offset += engine.bytesWritten;
+      // zlib stops early only where a final block ended its stream (RFC 7692 7.2.3.4): what follows
+      // is a new stream on the same window, unless it is just the (empty stored block and) tail.
+      const rest = input.byteLength - offset;
+      if (engine.bytesWritten === 0 || rest <= TAIL.byteLength) break;
+      if (rest === TAIL.byteLength + 1 && input[offset] === 0) break;
+      window ??= new Window(1 << this.windowBits);
+      window.push(pieces.slice(pushed));
+      pushed = pieces.length;
+      dictionary = window.get();
+      // As in the stream engine: streams after the second cost their window against the budget.
+      if (stream > 0) charged += dictionary?.byteLength ?? 0;
+    }
+    this.window?.push(pieces.slice(pushed));
+    return { ok: true, data: pieces };
   }
 
   close(): void {
