@@ -34,7 +34,8 @@ const last = <T>(list: T[]) => list[list.length - 1];
 
 function expectFailed(conn: Connection, events: Event[], kind: ProtocolErrorKind, sendsClose = true): void {
   const { code, reason } = PROTOCOL_ERRORS[kind];
-  expect(last(events)).toEqual({
+  const { detail, ...close } = last(events) as Extract<Event, { type: 'close' }>;
+  expect(close).toEqual({
     type: 'close',
     code,
     reason,
@@ -42,6 +43,9 @@ function expectFailed(conn: Connection, events: Event[], kind: ProtocolErrorKind
     wasClean: false,
     error: kind,
   });
+  // Only a failed inflate says more: what the decompressor reported.
+  if (kind === 'inflate-failed') expect(typeof detail?.message).toBe('string');
+  else expect(detail).toBeUndefined();
   expect(events.filter((e) => e.type === 'close')).toHaveLength(1);
   expect(conn.state).toBe('CLOSED');
   expect(conn.shouldCloseTransport).toBe(true);

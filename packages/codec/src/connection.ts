@@ -73,6 +73,8 @@ export type ConnectionEvent =
       wasClean: boolean;
       /** Set when we failed the connection because of a protocol violation by the peer. */
       error?: ProtocolErrorKind;
+      /** With `error` 'inflate-failed': what the decompressor said, and its own error code if any. */
+      detail?: { message: string; code?: string };
     };
 
 export type Event = ConnectionEvent;
@@ -463,7 +465,12 @@ export class Connection {
   private inflateFrame(text: boolean, fin: boolean): boolean {
     const budget = this.limits.maxMessageSize - this.messageSize;
     const result = this.deflate!.decompressor.decompress(this.framePieces.take(), fin, budget);
-    if (!result.ok) return this.fail(result.reason === 'too-big' ? 'message-too-big' : 'inflate-failed');
+    if (!result.ok) {
+      if (result.reason === 'too-big') return this.fail('message-too-big');
+      const detail: { message: string; code?: string } = { message: result.message };
+      if (result.code !== undefined) detail.code = result.code;
+      return this.fail('inflate-failed', detail);
+    }
     for (const piece of result.data) {
       this.messageSize += piece.length;
       if (this.messageSize > this.limits.maxMessageSize) return this.fail('message-too-big');
@@ -508,7 +515,7 @@ export class Connection {
   }
 
   /** RFC 6455 7.1.7: fail the connection for a peer's violation, through the one table. Returns false. */
-  private fail(kind: ProtocolErrorKind): false {
+  private fail(kind: ProtocolErrorKind, detail?: { message: string; code?: string }): false {
     const { code, reason } = PROTOCOL_ERRORS[kind];
     this.stopped = true;
     if (!this.sentClose) {
@@ -517,7 +524,7 @@ export class Connection {
     }
     this._state = 'CLOSED';
     this._shouldCloseTransport = true;
-    this.emitClose(code, reason, 'local', false, kind);
+    this.emitClose(code, reason, 'local', false, kind, detail);
     return false;
   }
 
@@ -527,6 +534,7 @@ export class Connection {
     initiator: CloseInitiator,
     wasClean: boolean,
     error: ProtocolErrorKind | undefined,
+    detail?: { message: string; code?: string },
   ): void {
     if (this.closeEmitted) return;
     this.closeEmitted = true;
@@ -534,6 +542,7 @@ export class Connection {
     this._framePieces?.clear();
     const event: CloseEvent = { type: 'close', code, reason, initiator, wasClean };
     if (error !== undefined) event.error = error;
+    if (detail !== undefined) event.detail = detail;
     this.events.push(event);
   }
 

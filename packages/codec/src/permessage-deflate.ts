@@ -25,8 +25,10 @@ export interface MessageCompressor {
   close?(): void;
 }
 
+/** A failure may carry the engine's own error code (zlib's `Z_DATA_ERROR`, ...): close events pass it on. */
 export type InflateResult =
-  { ok: true; data: Uint8Array[] } | { ok: false; reason: 'too-big' | 'corrupt'; message: string };
+  | { ok: true; data: Uint8Array[] }
+  | { ok: false; reason: 'too-big' | 'corrupt'; message: string; code?: string };
 
 /**
  * Synchronous raw-INFLATE for the messages this side receives. Called once per received frame of a

@@ -382,7 +382,15 @@ export class ZlibMessageDecompressor implements MessageDecompressor {
           message: 'compressed message ends inside a deflate block (RFC 7692 7.2.1)',
         };
       }
-      return { ok: false, reason: 'corrupt', message: `invalid compressed data: ${(err as Error).message}` };
+      const result: InflateResult = {
+        ok: false,
+        reason: 'corrupt',
+        message: `invalid compressed data: ${(err as Error).message}`,
+      };
+      // zlib's own code (Z_DATA_ERROR, ...), which ws passes through as the error's code.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string') result.code = code;
+      return result;
     }
   }
 

@@ -80,10 +80,19 @@ export class WebSocketRangeError extends RangeError {
   }
 }
 
-/** The error for a peer violation the codec reported: ws's code and class, the RFC's close code. */
-export function frameError(kind: ProtocolErrorKind, reason: string, closeCode: number): WebSocketError {
-  const message = `Invalid WebSocket frame: ${reason} (close code ${closeCode})`;
-  const code = FRAME_ERROR_CODES[kind];
+/**
+ * The error for a peer violation the codec reported: ws's code and class, the RFC's close code. A
+ * decompressor's own code (zlib's `Z_DATA_ERROR`, ...) wins, as ws passes zlib's errors through.
+ */
+export function frameError(
+  kind: ProtocolErrorKind,
+  reason: string,
+  closeCode: number,
+  detail?: { message: string; code?: string },
+): WebSocketError {
+  const why = detail === undefined ? reason : `${reason}: ${detail.message}`;
+  const message = `Invalid WebSocket frame: ${why} (close code ${closeCode})`;
+  const code = detail?.code ?? FRAME_ERROR_CODES[kind];
   // ws raises UTF-8 errors (1007) as plain Errors and the rest as RangeErrors.
   if (closeCode === 1007) return new WebSocketError(message, code, closeCode);
   return new WebSocketRangeError(message, code, closeCode);

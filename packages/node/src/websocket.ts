@@ -411,7 +411,8 @@ export class WebSocket extends EventEmitter {
     this._wasClean = event.wasClean;
     if (this._readyState < 2) this._readyState = 2;
     this._stopKeepalive();
-    if (event.error !== undefined) this._emitError(frameError(event.error, event.reason, event.code));
+    if (event.error !== undefined)
+      this._emitError(frameError(event.error, event.reason, event.code, event.detail));
   }
 
   /** Ends TCP when the codec says so (server first; the client waits for the server's FIN, RFC 6455 7.1.1). */

@@ -151,3 +151,22 @@ describe.each(LIBS)('%s: errors for peer violations', (_name, lib) => {
     await shutdown(wss);
   });
 });
+
+describe.each(LIBS)('%s: errors from permessage-deflate', (_name, lib) => {
+  test("corrupt compressed data: zlib's code, close 1007", async () => {
+    const { wss, port } = await listenWith(lib, { perMessageDeflate: true });
+    const connected = next<[DiffSocket]>(wss, 'connection');
+    const peer = await RawPeer.open(port, '/', 'Sec-WebSocket-Extensions: permessage-deflate\r\n');
+    expect(peer.head).toMatch(/permessage-deflate/i);
+    const [ws] = await connected;
+    const errored = next<[Error & { code?: string }]>(ws, 'error');
+    // BFINAL=1 with block type 3, which deflate reserves (RFC 1951 3.2.3).
+    await peer.write(frame({ opcode: 2, rsv1: true, payload: Buffer.from([0xff, 0xff, 0xff]) }));
+    const [err] = await errored;
+    expect(err.code).toBe('Z_DATA_ERROR');
+    expect(err instanceof RangeError).toBe(false);
+    expect((await peer.closeFrame()).code).toBe(1007);
+    peer.socket.destroy();
+    await shutdown(wss);
+  });
+});
