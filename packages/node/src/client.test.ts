@@ -1,18 +1,15 @@
 // The client's opening handshake over real sockets: wss: (TLS), redirects, the handshake timeout,
 // and non-101 answers ('unexpected-response').
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from './index.js';
 import type { WebSocketError } from './index.js';
 import { closeServer, closed, echoServer, listen, messages, opened } from './testing/helpers.js';
 import { assertNoHandlesLeft, snapshotHandles } from './testing/raw-peer.js';
+import { selfSignedCert } from './testing/tls-cert.js';
 
 /** What a client reported: its error (if any) and its close code. */
 async function outcome(
@@ -41,45 +38,14 @@ function listenHttp<S extends net.Server>(server: S): Promise<number> {
 // ---- wss: ---------------------------------------------------------------------------------------
 
 describe('wss: over node:https (RFC 6455 3, 4.1: TLS when secure)', () => {
-  let dir: string;
   let key: Buffer;
   let cert: Buffer;
   let otherCert: Buffer;
 
-  /** A fresh self-signed certificate for 127.0.0.1, made at run time (nothing to expire in the repo). */
-  function makeCert(name: string): { key: Buffer; cert: Buffer } {
-    const keyFile = path.join(dir, `${name}.key`);
-    const certFile = path.join(dir, `${name}.crt`);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) };
-  }
-
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rfc6455-tls-'));
-    ({ key, cert } = makeCert('server'));
-    otherCert = makeCert('other').cert;
+    ({ key, cert } = selfSignedCert());
+    otherCert = selfSignedCert().cert;
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   async function tlsEchoServer(perMessageDeflate: boolean) {
     const server = https.createServer({ key, cert });
