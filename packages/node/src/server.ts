@@ -57,7 +57,7 @@ export interface ServerOptions extends SocketOptions {
   path?: string;
   /** Accept or reject a client before the handshake completes (sync: return a boolean; async: 2 parameters). */
   verifyClient?: VerifyClientSync | VerifyClientAsync;
-  /** Pick a subprotocol from the client's list, or false for none. */
+  /** Pick a subprotocol from the client's list, or false for none (default: the first offered, as ws). */
   handleProtocols?: (protocols: Set<string>, req: http.IncomingMessage) => string | false;
   /** Keep `wss.clients` (default true). */
   clientTracking?: boolean;
@@ -98,6 +98,10 @@ function requestHead(req: http.IncomingMessage): HttpHead {
     version: req.httpVersion,
     rawHeaders: req.rawHeaders,
   });
+}
+
+function firstOffered(offered: string[]): string {
+  return offered[0]!;
 }
 
 function pathnameOf(req: http.IncomingMessage): string {
@@ -365,9 +369,10 @@ export class WebSocketServer extends EventEmitter {
 
     const handleProtocols = this.options.handleProtocols;
     const result = acceptServerHandshake((req as RequestWithHead)[kParsedHead] ?? requestHead(req), {
-      ...(handleProtocols
-        ? { chooseProtocol: (offered: string[]) => handleProtocols(new Set(offered), req) || null }
-        : {}),
+      // Without handleProtocols the first offered subprotocol is selected, as ws does.
+      chooseProtocol: handleProtocols
+        ? (offered: string[]) => handleProtocols(new Set(offered), req) || null
+        : firstOffered,
       perMessageDeflate: this._pmd === false ? false : this._pmd.accept,
       maxHeaders: this._maxHeaders,
     });
