@@ -26,7 +26,7 @@ import {
   checkTimeout,
 } from './options.js';
 import type { PerMessageDeflateOptions, SocketOptions } from './options.js';
-import { WebSocket, kServerSide } from './websocket.js';
+import { WebSocket } from './websocket.js';
 
 export interface VerifyClientInfo {
   origin: string | undefined;
@@ -74,6 +74,8 @@ export interface ServerOptions extends SocketOptions {
   maxHeadBytes?: number;
   /** Most request header fields (default 100; more -> 431). */
   maxHeaders?: number;
+  /** The class to construct for each connection: WebSocket or a subclass of it (as in ws). */
+  WebSocket?: typeof WebSocket;
 }
 
 const STATUS = http.STATUS_CODES;
@@ -192,6 +194,10 @@ export class WebSocketServer extends EventEmitter {
       throw new Error(
         'WebSocketServer needs exactly one of the options `port`, `server` or `noServer: true`',
       );
+    }
+    const Socket = options.WebSocket;
+    if (Socket !== undefined && Socket !== WebSocket && !(Socket.prototype instanceof WebSocket)) {
+      throw new Error('the WebSocket option must be the WebSocket class or a subclass of it');
     }
     this.options = { ...options };
     const clients = options.clientTracking === false ? undefined : new Set<WebSocket>();
@@ -393,7 +399,7 @@ export class WebSocketServer extends EventEmitter {
       if (this._state !== 'running') return fail(503, 'The server is shutting down');
       socket.write(this._responseHead(result.response, req));
       done();
-      const ws = new (WebSocket as unknown as new (token: symbol) => WebSocket)(kServerSide);
+      const ws = new (this.options.WebSocket ?? WebSocket)(null, undefined, this.options);
       const params = result.perMessageDeflate;
       ws._open({
         socket,
