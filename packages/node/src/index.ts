@@ -3,6 +3,7 @@ export { WebSocket, WebSocketError } from './websocket.js';
 export type { BinaryType, MessageData, OpenSetup, SendData, SendOptions } from './websocket.js';
 export { WebSocketServer } from './server.js';
 export type {
+  HandshakeError,
   ServerOptions,
   VerifyClientAsync,
   VerifyClientCallback,

@@ -231,3 +231,38 @@ describe('graceful shutdown', () => {
     expect(socket.destroyed).toBe(true);
   });
 });
+
+describe("'wsClientError' (as in ws): the listener owns the response", () => {
+  test('the error says what was wrong and carries the status and the response we would have sent', async () => {
+    const { wss, port } = await listen();
+    const errors: { code: string; statusCode: number; message: string }[] = [];
+    wss.on('wsClientError', (err, socket) => {
+      errors.push({ code: err.code, statusCode: err.statusCode, message: err.message });
+      socket.end(err.response);
+    });
+    const res = await rawExchange(
+      port,
+      upgradeRequest('/').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'),
+    );
+    expect(res).toMatch(/^HTTP\/1\.1 426 /);
+    expect(res).toMatch(/Sec-WebSocket-Version: 13/);
+    expect(errors).toEqual([
+      {
+        code: 'WS_ERR_INVALID_HANDSHAKE',
+        statusCode: 426,
+        message: expect.stringMatching(/unsupported Sec-WebSocket-Version 8/),
+      },
+    ]);
+    await closeServer(wss);
+  });
+
+  test('a path no server matches (404) and verifyClient refusals are not client errors', async () => {
+    const { wss, port } = await listen({ path: '/only', verifyClient: () => false });
+    let emitted = 0;
+    wss.on('wsClientError', () => emitted++);
+    expect(await rawExchange(port, upgradeRequest('/other'))).toMatch(/^HTTP\/1\.1 404 /);
+    expect(await rawExchange(port, upgradeRequest('/only'))).toMatch(/^HTTP\/1\.1 401 /);
+    expect(emitted).toBe(0);
+    await closeServer(wss);
+  });
+});

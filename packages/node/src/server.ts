@@ -14,7 +14,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { acceptServerHandshake, headFromRaw } from '@rfc6455/codec';
+import { acceptServerHandshake, buildErrorResponse, headFromRaw } from '@rfc6455/codec';
 import type { HeadLimits, HttpHead, PerMessageDeflateServerOptions } from '@rfc6455/codec';
 import { createPerMessageDeflate } from './deflate.js';
 import { kParsedHead, readRequestHead } from './request-head.js';
@@ -26,7 +26,7 @@ import {
   checkTimeout,
 } from './options.js';
 import type { PerMessageDeflateOptions, SocketOptions } from './options.js';
-import { WebSocket } from './websocket.js';
+import { WebSocket, WebSocketError } from './websocket.js';
 
 export interface VerifyClientInfo {
   origin: string | undefined;
@@ -76,6 +76,14 @@ export interface ServerOptions extends SocketOptions {
   maxHeaders?: number;
   /** The class to construct for each connection: WebSocket or a subclass of it (as in ws). */
   WebSocket?: typeof WebSocket;
+}
+
+/** The error of 'wsClientError': what was wrong, and the response the server would have written. */
+export interface HandshakeError extends WebSocketError {
+  /** 400, 405, 426 or 431. */
+  readonly statusCode: number;
+  /** The complete HTTP response (status line, headers, the reason as body) to write, if it suits you. */
+  readonly response: Buffer;
 }
 
 const STATUS = http.STATUS_CODES;
@@ -370,7 +378,9 @@ export class WebSocketServer extends EventEmitter {
     if (this._state !== 'running') return fail(503, 'The server is shutting down');
     if (!this.shouldHandle(req)) return fail(404, `No WebSocket endpoint at ${pathnameOf(req)}`);
     if (req.rawHeaders.length / 2 > this._maxHeaders) {
-      return fail(431, `More than ${this._maxHeaders} header fields`);
+      const reason = `More than ${this._maxHeaders} header fields`;
+      if (this._emitClientError(reason, 431, buildErrorResponse(431, reason), socket, req)) return;
+      return fail(431, reason);
     }
 
     const handleProtocols = this.options.handleProtocols;
@@ -383,6 +393,7 @@ export class WebSocketServer extends EventEmitter {
       maxHeaders: this._maxHeaders,
     });
     if (!result.ok) {
+      if (this._emitClientError(result.reason, result.status, result.response, socket, req)) return;
       done();
       socket.on('error', () => {});
       if (socket.writable) socket.end(result.response, () => socket.destroy());
@@ -435,6 +446,30 @@ export class WebSocketServer extends EventEmitter {
     }
     if ((verify as VerifyClientSync)(info)) complete();
     else fail(401, 'Unauthorized');
+  }
+
+  /**
+   * As ws: a request refused for a client error (malformed or unsupported handshake headers) goes to
+   * 'wsClientError' listeners when there are any, and the response is then theirs to write; the
+   * error carries the answer we would have sent. Returns false when nobody listens.
+   */
+  private _emitClientError(
+    reason: string,
+    status: number,
+    response: Uint8Array,
+    socket: Duplex,
+    req: http.IncomingMessage,
+  ): boolean {
+    if (this.listenerCount('wsClientError') === 0) return false;
+    // The handshake timer stops (the socket is the listener's now); the 'error' listener that
+    // destroys the socket stays, so that a socket error cannot become an uncaught exception.
+    this._clearHandshakeTimer(socket);
+    const err = Object.assign(new WebSocketError(reason, 'WS_ERR_INVALID_HANDSHAKE'), {
+      statusCode: status,
+      response: Buffer.from(response.buffer, response.byteOffset, response.byteLength),
+    });
+    this.emit('wsClientError', err, socket, req);
+    return true;
   }
 
   /** The 101 response; 'headers' listeners may edit its lines before it is written. */
@@ -514,6 +549,10 @@ export interface WebSocketServer {
   on(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
   on(event: 'listening' | 'close', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
+  on(
+    event: 'wsClientError',
+    listener: (err: HandshakeError, socket: Duplex, req: http.IncomingMessage) => void,
+  ): this;
   // Any other event, as EventEmitter allows: listeners of any shape.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -521,6 +560,10 @@ export interface WebSocketServer {
   once(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
   once(event: 'listening' | 'close', listener: () => void): this;
   once(event: 'error', listener: (err: Error) => void): this;
+  once(
+    event: 'wsClientError',
+    listener: (err: HandshakeError, socket: Duplex, req: http.IncomingMessage) => void,
+  ): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
