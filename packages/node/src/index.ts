@@ -1,7 +1,7 @@
 // @rfc6455/node: a WebSocket server and client for Node around @rfc6455/codec.
 export { WebSocket, WebSocketError } from './websocket.js';
 export type { BinaryType, MessageData, OpenSetup, SendData, SendOptions } from './websocket.js';
-export { WebSocketServer } from './server.js';
+export { WebSocketServer, isOriginAllowed, serializeOrigin } from './server.js';
 export type {
   HandshakeError,
   ServerOptions,

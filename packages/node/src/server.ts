@@ -74,6 +74,13 @@ export interface ServerOptions extends SocketOptions {
   maxHeadBytes?: number;
   /** Most request header fields (default 100; more -> 431). */
   maxHeaders?: number;
+  /**
+   * Origins allowed to connect (cross-site WebSocket hijacking: browsers send any page's Origin, and
+   * its cookies). Compared as serialized origins (RFC 6454: scheme and host case-insensitive, the
+   * default port dropped); '*' allows any. A request without Origin (a non-browser client) is
+   * allowed. Others get 403. Default: no check.
+   */
+  origins?: readonly string[];
   /** The class to construct for each connection: WebSocket or a subclass of it (as in ws). */
   WebSocket?: typeof WebSocket;
 }
@@ -87,6 +94,56 @@ export interface HandshakeError extends WebSocketError {
 }
 
 const STATUS = http.STATUS_CODES;
+
+/**
+ * The serialized origin (RFC 6454 6.1) of `text`, e.g. `HTTP://LocalHost:80/` -> `http://localhost`,
+ * or null when it has none (an opaque origin such as `null`, or not a URL).
+ */
+export function serializeOrigin(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  return url.origin === 'null' ? null : url.origin;
+}
+
+/**
+ * For verifyClient, or wherever an Origin must be checked: true when the request's Origin is one of
+ * `allowed` (compared as serialized origins; '*' allows any) or when there is no Origin (clients
+ * that are not browsers send none; RFC 6455 10.2).
+ */
+export function isOriginAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
+  if (origin === undefined) return true;
+  if (allowed.includes('*')) return true;
+  const serialized = serializeOrigin(origin);
+  return serialized !== null && allowed.some((entry) => serializeOrigin(entry) === serialized);
+}
+
+/** The `origins` option checked and serialized once: a set, or 'any'. */
+function originSet(origins: readonly string[] | undefined): Set<string> | 'any' | null {
+  if (origins === undefined) return null;
+  if (!Array.isArray(origins))
+    throw new Error('origins must be an array of origins such as "https://example.com"');
+  if (origins.includes('*')) return 'any';
+  const set = new Set<string>();
+  for (const entry of origins) {
+    const serialized = typeof entry === 'string' ? serializeOrigin(entry) : null;
+    if (serialized === null) {
+      throw new Error(
+        `origins: ${JSON.stringify(entry)} is not an origin; write scheme://host[:port], e.g. "https://example.com", or '*' for any`,
+      );
+    }
+    set.add(serialized);
+  }
+  return set;
+}
+
+function originHeader(req: http.IncomingMessage): string | undefined {
+  const value = req.headers.origin;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
 
 /** Writes a complete HTTP error response and closes the socket once it is out. */
 function reject(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
@@ -185,6 +242,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly _handshakeTimeout: number;
   private readonly _shutdownTimeout: number;
   private readonly _maxHeaders: number;
+  private readonly _origins: Set<string> | 'any' | null;
   private readonly _headLimits: HeadLimits;
   private readonly _pmd:
     false | { accept: PerMessageDeflateServerOptions; runtime: PerMessageDeflateOptions };
@@ -207,6 +265,7 @@ export class WebSocketServer extends EventEmitter {
     if (Socket !== undefined && Socket !== WebSocket && !(Socket.prototype instanceof WebSocket)) {
       throw new Error('the WebSocket option must be the WebSocket class or a subclass of it');
     }
+    this._origins = originSet(options.origins);
     this.options = { ...options };
     const clients = options.clientTracking === false ? undefined : new Set<WebSocket>();
     const handshakes = this._handshakes;
@@ -399,6 +458,19 @@ export class WebSocketServer extends EventEmitter {
       if (socket.writable) socket.end(result.response, () => socket.destroy());
       else socket.destroy();
       return;
+    }
+
+    // RFC 6455 10.2: the Origin says which page opened the connection; refuse those not allowed.
+    const origins = this._origins;
+    if (origins !== null && origins !== 'any') {
+      const origin = originHeader(req);
+      if (origin !== undefined) {
+        const serialized = serializeOrigin(origin);
+        if (serialized === null || !origins.has(serialized)) {
+          const shown = origin.length > 100 ? `${origin.slice(0, 100)}...` : origin;
+          return fail(403, `Origin ${shown} is not allowed to connect here`);
+        }
+      }
     }
 
     const complete = (): void => {
