@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { connect as tcpConnect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { WebSocket as PeerWebSocket, WebSocketServer as PeerServer } from 'ws';
 import { run } from './cli.js';
-import { startServer } from './serve.js';
+import { parseServeArgs, startServer } from './serve.js';
 import type { RunningServer } from './serve.js';
 
 const demoDir = join(__dirname, '..', 'public');
@@ -351,5 +352,90 @@ describe('serve modes', () => {
       expect(await client.code).toBe(1);
       expect(client.err()).toMatch(/handshake rejected by the server: HTTP 4\d\d /);
     });
+  });
+});
+
+describe('serve: Origin and Host checks (cross-site WebSocket hijacking, DNS rebinding)', () => {
+  /** An upgrade request with the given Host and Origin (null: no Origin); resolves with the status line. */
+  function handshake(port: number, host: string, origin: string | null): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = tcpConnect(port, '127.0.0.1', () =>
+        socket.write(
+          `GET / HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+            (origin === null ? '' : `Origin: ${origin}\r\n`) +
+            '\r\n',
+        ),
+      );
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        // Enough to judge: the status line, and for a refusal its body.
+        if (text.startsWith('HTTP/1.1 101') && text.includes('\r\n\r\n')) socket.destroy();
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text.startsWith('HTTP/1.1 101') ? '101' : text));
+    });
+  }
+  const demo = { mode: 'demo' as const, staticDir: demoDir, deflate: true, protocols: ['chat'] };
+
+  it("demo mode: an evil Origin gets 403; the page's own origin, 127.0.0.1 and no Origin connect", async () => {
+    await withServer(demo, async ({ port }) => {
+      const evil = await handshake(port, `localhost:${port}`, 'https://evil.example');
+      expect(evil).toMatch(/^HTTP\/1\.1 403 /);
+      expect(evil).toMatch(/Origin https:\/\/evil\.example is not allowed.*--allow-origin/);
+      // Same host, another port: another origin.
+      expect(await handshake(port, `localhost:${port}`, `http://localhost:${port + 1}`)).toMatch(/ 403 /);
+      expect(await handshake(port, `localhost:${port}`, `http://localhost:${port}`)).toBe('101');
+      expect(await handshake(port, `127.0.0.1:${port}`, `http://127.0.0.1:${port}`)).toBe('101');
+      expect(await handshake(port, `[::1]:${port}`, `http://[::1]:${port}`)).toBe('101');
+      expect(await handshake(port, `localhost:${port}`, null)).toBe('101');
+    });
+  });
+
+  it('demo mode: a Host that is not a loopback name gets 403, on the page and on upgrades (DNS rebinding)', async () => {
+    await withServer(demo, async ({ port, httpUrl }) => {
+      // A rebound name: its page is same-origin with itself, so only Host gives it away.
+      const rebound = await handshake(port, `evil.example:${port}`, `http://evil.example:${port}`);
+      expect(rebound).toMatch(/^HTTP\/1\.1 403 /);
+      expect(rebound).toMatch(/Host evil\.example/);
+      expect(await handshake(port, `evil.example:${port}`, null)).toMatch(/ 403 /);
+      const page = await new Promise<number>((resolve, reject) => {
+        const socket = tcpConnect(port, '127.0.0.1', () =>
+          socket.write(`GET / HTTP/1.1\r\nHost: evil.example:${port}\r\nConnection: close\r\n\r\n`),
+        );
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(Number(text.slice(9, 12))));
+      });
+      expect(page).toBe(403);
+      expect((await fetch(httpUrl)).status).toBe(200);
+    });
+  });
+
+  it('--allow-origin lets another origin in; echo mode checks nothing unless given it', async () => {
+    const parsed = parseServeArgs(['--mode', 'demo', '--allow-origin', 'HTTPS://Other.example:443'], demoDir);
+    if (parsed === 'help') throw new Error('unexpected help');
+    expect(parsed.allowOrigins).toEqual(['HTTPS://Other.example:443']);
+    await withServer({ ...parsed, port: 0, host: '127.0.0.1' }, async ({ port }) => {
+      expect(await handshake(port, `localhost:${port}`, 'https://other.example')).toBe('101');
+      expect(await handshake(port, `localhost:${port}`, 'https://third.example')).toMatch(/ 403 /);
+    });
+    await withServer({ mode: 'demo', allowOrigins: ['*'] }, async ({ port }) => {
+      expect(await handshake(port, `anything.example:${port}`, 'https://third.example')).toBe('101');
+    });
+    await withServer({ mode: 'echo' }, async ({ port }) => {
+      expect(await handshake(port, `anything.example:${port}`, 'https://third.example')).toBe('101');
+    });
+    await withServer({ mode: 'echo', allowOrigins: ['https://other.example'] }, async ({ port }) => {
+      expect(await handshake(port, `localhost:${port}`, 'https://other.example')).toBe('101');
+      expect(await handshake(port, `localhost:${port}`, 'https://third.example')).toMatch(/ 403 /);
+    });
+    expect(() => parseServeArgs(['--allow-origin', 'example.com'], demoDir)).toThrow(
+      /--allow-origin must be an origin/,
+    );
   });
 });

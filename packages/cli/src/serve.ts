@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExitCode, UsageError, integer, usage } from './args.js';
 import type { Io } from './args.js';
@@ -24,6 +24,12 @@ Options:
   --max-payload N    largest message accepted, in bytes (default 64 MiB); larger ones close with 1009
   --max-buffered N   broadcast: a client with more than N bytes waiting to be sent is closed
                      with 1008 instead of being sent more (default 16 MiB)
+  --allow-origin O   let pages from origin O (e.g. https://example.com:8443) connect (repeatable;
+                     '*' for any). Demo mode, and any mode given this flag, checks Origin: only
+                     http://localhost:PORT, http://127.0.0.1:PORT and these may connect (403 for
+                     others; clients that send no Origin are not browsers and pass). Demo mode also
+                     answers 403 to a Host that is not a loopback name or --host (DNS rebinding),
+                     unless '*' is given.
   -h, --help         show this help
 
 Ctrl-C (SIGINT) or SIGTERM closes every connection with 1001 (going away) and exits 0.
@@ -43,6 +49,11 @@ export interface ServeOptions {
   deflate: boolean;
   maxPayload: number;
   maxBuffered: number;
+  /**
+   * Origins allowed besides the server's own (--allow-origin; '*' for any). Demo mode checks Origin
+   * and Host always; other modes check Origin only when this is non-empty.
+   */
+  allowOrigins?: string[];
   /** Where to write one-line notes about connections (default: nowhere). */
   log?: (line: string) => void;
 }
@@ -79,17 +90,99 @@ function describe(req: IncomingMessage): string {
   return `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
 }
 
+// Cross-site WebSocket hijacking (RFC 6455 10.2): any page the user visits can open a WebSocket to
+// localhost, with the user's cookies; only its Origin tells it apart. DNS rebinding: a page at
+// http://evil.example:PORT whose name resolves to 127.0.0.1 is same-origin with itself, so its Host
+// (evil.example) gives it away. The guard checks both.
+interface Guard {
+  /** Why the request's Host is refused, or null. */
+  host(req: IncomingMessage): string | null;
+  /** Why the request's Origin is refused, or null. */
+  origin(req: IncomingMessage): string | null;
+}
+
+const WILDCARD_HOSTS = ['0.0.0.0', '::', ''];
+
+/** The serialized origin of `text` (scheme and host lowercased, default port dropped), or null. */
+function serializedOrigin(text: string): string | null {
+  try {
+    const origin = new URL(text).origin;
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
+}
+
+/** The host name of a Host value (`[::1]:8000` -> `[::1]`, `LocalHost:80` -> `localhost`). */
+function hostName(host: string): string {
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.lastIndexOf(':');
+  return (end > 0 ? host.slice(0, end) : host).toLowerCase();
+}
+
+/** A name that always means this machine: DNS cannot rebind it to another. */
+function isLoopbackName(name: string): boolean {
+  return (
+    name === 'localhost' ||
+    name.endsWith('.localhost') ||
+    name === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)
+  );
+}
+
+function makeGuard(options: ServeOptions, port: number): Guard | null {
+  const extra = options.allowOrigins ?? [];
+  const demo = options.mode === 'demo';
+  if (!demo && extra.length === 0) return null;
+  if (extra.includes('*')) return null;
+  const configured = WILDCARD_HOSTS.includes(options.host)
+    ? null
+    : options.host.includes(':')
+      ? `[${options.host.toLowerCase()}]`
+      : options.host.toLowerCase();
+  const allowed = new Set([`http://localhost:${port}`, `http://127.0.0.1:${port}`]);
+  if (configured !== null) allowed.add(`http://${configured}:${port}`);
+  for (const origin of extra) allowed.add(serializedOrigin(origin)!);
+  const hostOf = (req: IncomingMessage): string => req.headers.host ?? '';
+  return {
+    host(req) {
+      if (!demo) return null;
+      const name = hostName(hostOf(req));
+      if (isLoopbackName(name) || name === configured) return null;
+      return `Host ${hostOf(req).slice(0, 100)} is not this server's name (use localhost)`;
+    },
+    origin(req) {
+      const origin = req.headers.origin;
+      if (origin === undefined) return null; // not a browser
+      const serialized = serializedOrigin(origin);
+      if (serialized !== null && allowed.has(serialized)) return null;
+      // The page's own origin, when it was reached by a loopback name (localhost.:PORT, [::1]:PORT).
+      const host = hostOf(req);
+      if (isLoopbackName(hostName(host)) && serialized === serializedOrigin(`http://${host}`)) return null;
+      return `Origin ${origin.slice(0, 100)} is not allowed to connect (rfc6455 serve --allow-origin ORIGIN lets it)`;
+    },
+  };
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? (() => {});
-  const http = createServer(
+  const handler: (req: IncomingMessage, res: ServerResponse) => void =
     options.staticDir !== null
       ? staticFiles(options.staticDir)
       : (_req, res) => {
           // RFC 6455 4.2.2: a plain HTTP request to a WebSocket endpoint.
           res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' });
           res.end('This is a WebSocket server: connect with a WebSocket client.\n');
-        },
-  );
+        };
+  let guard: Guard | null = null; // set once the port is known
+  const http = createServer((req, res) => {
+    const refused = guard?.host(req) ?? null;
+    if (refused !== null) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end(`${refused}\n`);
+      return;
+    }
+    handler(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       http.off('listening', onListening);
@@ -104,8 +197,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     http.listen(options.port, options.host);
   });
 
+  guard = makeGuard(options, (http.address() as AddressInfo).port);
+  const checks = guard;
+
   // Attached once listening, so that a listen error is ours to report, not the WebSocket server's.
   const wss = new WebSocketServer({
+    ...(checks === null
+      ? {}
+      : {
+          verifyClient: (
+            info: { req: IncomingMessage },
+            done: (ok: boolean, code?: number, message?: string) => void,
+          ) => {
+            const refused = checks.host(info.req) ?? checks.origin(info.req);
+            if (refused === null) done(true);
+            else {
+              log(`refused ${describe(info.req)}: ${refused}`);
+              done(false, 403, refused);
+            }
+          },
+        }),
     server: http,
     path: options.path,
     perMessageDeflate: options.deflate,
@@ -234,6 +345,7 @@ export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 
         deflate: { type: 'boolean' },
         'max-payload': { type: 'string' },
         'max-buffered': { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -247,6 +359,14 @@ export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 
   const path = values.path ?? '/';
   if (!path.startsWith('/')) throw new UsageError(`--path must start with '/', got '${path}'`);
   const demo = mode === 'demo';
+  const allowOrigins = values['allow-origin'] ?? [];
+  for (const origin of allowOrigins) {
+    if (origin !== '*' && serializedOrigin(origin) === null) {
+      throw new UsageError(
+        `--allow-origin must be an origin such as https://example.com:8443, or '*', got '${origin}'`,
+      );
+    }
+  }
   return {
     port: integer('port', values.port, 0, 65535) ?? defaults.port,
     host: values.host ?? defaults.host,
@@ -257,6 +377,7 @@ export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 
     deflate: values.deflate === true || demo,
     maxPayload: integer('max-payload', values['max-payload'], 1, 2 ** 53 - 1) ?? defaults.maxPayload,
     maxBuffered: integer('max-buffered', values['max-buffered'], 0, 2 ** 53 - 1) ?? defaults.maxBuffered,
+    allowOrigins,
   };
 }
 

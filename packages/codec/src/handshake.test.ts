@@ -264,6 +264,65 @@ describe('RFC 6455 4.2.1: the server validates the request', () => {
     },
   );
 
+  // RFC 9112 6.3 (message framing) and 3.2 (Host): one row per refusal, each a 400 with its reason.
+  test.each([
+    ['Content-Length: abc', { 'Content-Length': 'abc' }, /invalid Content-Length "abc"/],
+    ['Content-Length: -1', { 'Content-Length': '-1' }, /invalid Content-Length/],
+    ['Content-Length: 5, 5', { 'Content-Length': '5, 5' }, /invalid Content-Length/],
+    ['Content-Length: ""', { 'Content-Length': '' }, /invalid Content-Length ""/],
+    ['two equal lengths', { 'Content-Length': ['0', '0'] }, /more than one Content-Length/],
+    ['two different lengths', { 'Content-Length': ['5', '6'] }, /more than one Content-Length/],
+    [
+      'Content-Length and Transfer-Encoding',
+      { 'Content-Length': '0', 'Transfer-Encoding': 'chunked' },
+      /both Transfer-Encoding and Content-Length/,
+    ],
+    ['Transfer-Encoding: gzip', { 'Transfer-Encoding': 'gzip' }, /does not end in chunked/],
+    ['Transfer-Encoding: chunked, gzip', { 'Transfer-Encoding': 'chunked, gzip' }, /does not end in chunked/],
+    ['Transfer-Encoding: ""', { 'Transfer-Encoding': '' }, /does not end in chunked/],
+    ['Transfer-Encoding: chunked', { 'Transfer-Encoding': 'chunked' }, /must not have content/],
+    [
+      'Transfer-Encoding: gzip, CHUNKED',
+      { 'Transfer-Encoding': ['gzip', 'CHUNKED'] },
+      /must not have content/,
+    ],
+    ['Content-Length: 5', { 'Content-Length': '5' }, /must not have content \(Content-Length is "5"\)/],
+    ['Content-Length: 007', { 'Content-Length': '007' }, /must not have content/],
+    ['Host: ""', { Host: '' }, /invalid Host header ""/],
+    ['Host: a b', { Host: 'a b' }, /invalid Host header "a b"/],
+    ['Host: a/b', { Host: 'a/b' }, /invalid Host/],
+    ['Host: user@a', { Host: 'user@a' }, /invalid Host/],
+    ['Host: a:80x', { Host: 'a:80x' }, /invalid Host/],
+    ['Host: a:1:2', { Host: 'a:1:2' }, /invalid Host/],
+    ['Host: [::1', { Host: '[::1' }, /invalid Host/],
+    ['Host: []', { Host: '[]' }, /invalid Host/],
+    ['Host: [::1]x', { Host: '[::1]x' }, /invalid Host/],
+    ['Host: a%zz', { Host: 'a%zz' }, /invalid Host/],
+    ['Host: :80', { Host: ':80' }, /invalid Host/],
+  ] as [string, Record<string, string | string[]>, RegExp][])('%s -> 400', (_name, changes, reason) => {
+    const result = acceptServerHandshake(request(changes));
+    if (result.ok) throw new Error('expected a rejection');
+    expect(result.status).toBe(400);
+    expect(result.reason).toMatch(reason);
+    const { head: res, body } = response(result.response);
+    expect(res.status).toBe(400);
+    expect(getHeader(res, 'Connection')).toBe('close');
+    expect(body).toBe(result.reason + '\n');
+  });
+
+  test.each([
+    ['Content-Length: 0', { 'Content-Length': '0' }],
+    ['Content-Length: 000', { 'Content-Length': '000' }],
+    ['Host with a port', { Host: 'example.com:8080' }],
+    ['Host IPv4', { Host: '127.0.0.1:80' }],
+    ['Host IPv6', { Host: '[::1]:8080' }],
+    ['Host IPv6 without port', { Host: '[2001:db8::1]' }],
+    ['Host with an empty port', { Host: 'example.com:' }],
+    ['Host pct-encoded and sub-delims', { Host: "a%41b!$&'()*+,;=-._~" }],
+  ] as [string, Record<string, string>][])('%s is accepted', (_name, changes) => {
+    expect(acceptServerHandshake(request(changes)).ok).toBe(true);
+  });
+
   test('malformed extensions are refused even when deflate is off', () => {
     const result = acceptServerHandshake(request({ 'Sec-WebSocket-Extensions': '"' }));
     expect(!result.ok && result.status).toBe(400);

@@ -10,6 +10,7 @@ import {
   headerHasToken,
   isToken,
   isValidHeaderValue,
+  isValidHost,
   splitList,
   type HttpHead,
 } from './http.js';
@@ -212,11 +213,17 @@ export function acceptServerHandshake(
   if (!isHttp11OrLater(request.version)) {
     return reject(400, `the WebSocket handshake needs HTTP/1.1 or later, not HTTP/${request.version}`);
   }
-  // 4.2.1 item 2 (and RFC 7230 5.4: exactly one Host).
+  const framing = checkFraming(request);
+  if (framing !== null) return reject(400, framing);
+  // 4.2.1 item 2 (and RFC 9112 3.2: exactly one Host, with a valid value, else 400).
   // Counted and looked up in place: a well-formed request allocates nothing here.
   const hosts = countHeader(request, 'Host');
   if (hosts === 0) return reject(400, 'missing Host header');
   if (hosts > 1) return reject(400, 'more than one Host header');
+  const host = firstHeader(request, 'Host')!;
+  if (!isValidHost(host)) {
+    return reject(400, `invalid Host header ${printable(host)}: it must be host[:port] (RFC 9112 3.2)`);
+  }
   // 4.2.1 items 3 and 4.
   if (!headerHasToken(request, 'Upgrade', 'websocket')) {
     return reject(
@@ -348,6 +355,41 @@ function writeField(out: Uint8Array, at: number, name: string, value: string): n
   out[at++] = 0x20;
   for (let i = 0; i < value.length; i++) out[at++] = value.charCodeAt(i);
   return at;
+}
+
+/**
+ * RFC 9112 6.1-6.3: the request's message framing. An upgrade request carries no content: every byte
+ * after its head is a WebSocket frame. So a length that two parsers could read differently (request
+ * smuggling) is refused, and so is any content, which would otherwise be read as frames.
+ * Returns the reason for a 400, or null.
+ */
+function checkFraming(request: HttpHead): string | null {
+  const lengths = countHeader(request, 'Content-Length');
+  if (countHeader(request, 'Transfer-Encoding') > 0) {
+    if (lengths > 0) {
+      return 'both Transfer-Encoding and Content-Length: the message length is ambiguous (RFC 9112 6.3)';
+    }
+    const codings = splitList(getHeaderValues(request, 'Transfer-Encoding').join(','));
+    const last = codings.length === 0 ? '' : codings[codings.length - 1]!;
+    if (last.toLowerCase() !== 'chunked') {
+      return 'Transfer-Encoding does not end in chunked: the message length is unknown (RFC 9112 6.3)';
+    }
+    return 'an upgrade request must not have content (Transfer-Encoding: chunked): the bytes after the head are WebSocket frames';
+  }
+  if (lengths === 0) return null;
+  if (lengths > 1) return 'more than one Content-Length header (RFC 9112 6.3)';
+  const length = firstHeader(request, 'Content-Length')!;
+  let zero = true;
+  for (let i = 0; i < length.length; i++) {
+    const c = length.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return `invalid Content-Length ${printable(length)} (RFC 9112 6.3)`;
+    if (c !== 0x30) zero = false;
+  }
+  if (length === '') return 'invalid Content-Length "" (RFC 9112 6.3)';
+  if (!zero) {
+    return `an upgrade request must not have content (Content-Length is ${printable(length)}): the bytes after the head are WebSocket frames`;
+  }
+  return null;
 }
 
 function reject(status: number, reason: string, headers: [string, string][] = []): ServerHandshakeResult {

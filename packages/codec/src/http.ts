@@ -288,6 +288,61 @@ function isFieldChar(code: number): boolean {
   return code === 0x09 || (code >= 0x20 && code !== 0x7f && code <= 0xff);
 }
 
+// unreserved and sub-delims (RFC 3986 2.2, 2.3): the characters of a reg-name besides pct-encoded.
+const HOST_CHAR = new Uint8Array(128);
+for (const c of "-._~!$&'()*+,;=") HOST_CHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) HOST_CHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) HOST_CHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) HOST_CHAR[c] = 1;
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/**
+ * True when `value` is a valid Host field value naming an authority (RFC 9110 7.2, RFC 9112 3.2):
+ * uri-host [ ":" port ], where uri-host is an IP-literal in brackets or a reg-name (IPv4 is one),
+ * and port is digits. Empty is refused: a WebSocket URI always has an authority (RFC 6455 4.1).
+ */
+export function isValidHost(value: string): boolean {
+  const n = value.length;
+  let i = 0;
+  if (n > 0 && value.charCodeAt(0) === 0x5b) {
+    // IP-literal: "[" IPv6address / IPvFuture "]", both made of these characters and ":".
+    const close = value.indexOf(']');
+    if (close < 2) return false;
+    for (i = 1; i < close; i++) {
+      const c = value.charCodeAt(i);
+      if (!(c === 0x3a || (c < 128 && HOST_CHAR[c] === 1))) return false;
+    }
+    i = close + 1;
+  } else {
+    // reg-name: *( unreserved / pct-encoded / sub-delims ), non-empty here.
+    while (i < n) {
+      const c = value.charCodeAt(i);
+      if (c === 0x25) {
+        if (i + 2 >= n || !isHexDigit(value.charCodeAt(i + 1)) || !isHexDigit(value.charCodeAt(i + 2))) {
+          return false;
+        }
+        i += 3;
+      } else if (c < 128 && HOST_CHAR[c] === 1) {
+        i++;
+      } else {
+        break;
+      }
+    }
+    if (i === 0) return false;
+  }
+  if (i === n) return true;
+  // ":" port, port = *DIGIT.
+  if (value.charCodeAt(i) !== 0x3a) return false;
+  for (i++; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 /** True when `value` may be sent as a header field value (no CR, LF, NUL or other controls). */
 export function isValidHeaderValue(value: string): boolean {
   for (let i = 0; i < value.length; i++) if (!isFieldChar(value.charCodeAt(i))) return false;

@@ -1,7 +1,10 @@
 // Hostile peers during the opening handshake (RFC 6455 4.2.1): oversized heads, slowloris,
 // crafted header values and malformed requests. Each test attacks over a real socket, checks the
 // answer, then that the server still serves and that nothing is left behind.
-import { RawPeer, rejection, sleep, upgradeRequest, withServer } from './testing/raw-peer.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from './server.js';
+import { RawPeer, frame, rejection, sleep, upgradeRequest, withServer } from './testing/raw-peer.js';
 
 describe('request heads over the limits (RFC 6455 4.2.1, RFC 6585 5: 431)', () => {
   test('a head over 16 KiB gets 431 and the socket is closed without reading further', async () => {
@@ -192,5 +195,82 @@ describe('malformed upgrade requests get the right 4xx with a reason (RFC 6455 4
       );
       expect(r.status).toBe(400);
     });
+  });
+});
+
+describe('request smuggling: message framing (RFC 9112 6.3) and Host (RFC 9112 3.2) get 400, never 101', () => {
+  const good = upgradeRequest('/');
+  const withHeaders = (headers: string, body = ''): string =>
+    good.replace(/\r\n\r\n$/, `\r\n${headers}\r\n`) + body;
+  // A masked text frame "hi": if content were read as frames, this would follow it.
+  const textFrame = frame({ opcode: 1, payload: 'hi' }).toString('latin1');
+  const cases: [string, string, RegExp][] = [
+    ['Content-Length: abc', withHeaders('Content-Length: abc\r\n'), /invalid Content-Length "abc"/],
+    [
+      'Content-Length and Transfer-Encoding',
+      withHeaders('Content-Length: 5\r\nTransfer-Encoding: chunked\r\n', `0\r\n\r\n${textFrame}`),
+      /both Transfer-Encoding and Content-Length/,
+    ],
+    [
+      'two different lengths',
+      withHeaders('Content-Length: 5\r\nContent-Length: 6\r\n', `hello${textFrame}`),
+      /more than one Content-Length/,
+    ],
+    [
+      'Transfer-Encoding: gzip',
+      withHeaders('Transfer-Encoding: gzip\r\n', textFrame),
+      /does not end in chunked/,
+    ],
+    [
+      'a chunked body',
+      withHeaders('Transfer-Encoding: chunked\r\n', `5\r\nhello\r\n0\r\n\r\n${textFrame}`),
+      /must not have content/,
+    ],
+    [
+      'a Content-Length body',
+      withHeaders('Content-Length: 5\r\n', `hello${textFrame}`),
+      /must not have content \(Content-Length is "5"\)/,
+    ],
+    ['Host: a b', good.replace('Host: 127.0.0.1', 'Host: a b'), /invalid Host header "a b"/],
+    ['Host: a/b', good.replace('Host: 127.0.0.1', 'Host: a/b'), /invalid Host header/],
+    ['an empty Host', good.replace('Host: 127.0.0.1', 'Host:'), /invalid Host header ""/],
+  ];
+  test.each(cases)('port mode: %s', async (_name, request, reason) => {
+    await withServer({}, async ({ port, wss }) => {
+      let connections = 0;
+      // Old behaviour (101): end the connection, so that the peer sees its end either way.
+      const onConnection = (ws: { terminate(): void }): void => {
+        connections++;
+        ws.terminate();
+      };
+      wss.on('connection', onConnection);
+      const r = await rejection(port, request);
+      wss.off('connection', onConnection); // withServer checks afterwards that the server still serves
+      expect(r.status).toBe(400);
+      expect(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).toMatch(reason);
+      expect(r.text).not.toMatch(/101 Switching/);
+      expect(connections).toBe(0);
+    });
+  });
+
+  test('server mode (node:http passes a body through as `head`): a Content-Length body gets 400', async () => {
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server });
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      ws.terminate();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await rejection(port, withHeaders('Content-Length: 5\r\n', `hello${textFrame}`));
+      expect(r.status).toBe(400);
+      expect(r.text).toMatch(/must not have content/);
+      expect(connections).toBe(0);
+    } finally {
+      wss.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

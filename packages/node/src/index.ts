@@ -3,8 +3,9 @@ export { WebSocket } from './websocket.js';
 export { FRAME_ERROR_CODES, WebSocketError, WebSocketRangeError } from './errors.js';
 export type { TransportErrorCode, WebSocketErrorCode } from './errors.js';
 export type { BinaryType, MessageData, OpenSetup, RawData, SendData, SendOptions } from './websocket.js';
-export { WebSocketServer } from './server.js';
+export { WebSocketServer, isOriginAllowed, serializeOrigin } from './server.js';
 export type {
+  HandshakeError,
   ServerOptions,
   VerifyClientAsync,
   VerifyClientCallback,

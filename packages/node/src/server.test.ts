@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WebSocket as WsClient } from 'ws';
-import { WebSocket, WebSocketServer } from './index.js';
+import { WebSocket, WebSocketServer, isOriginAllowed, serializeOrigin } from './index.js';
 import { closeServer, closed, echoServer, listen, messages, once, opened } from './testing/helpers.js';
 
 function httpListen(server: http.Server): Promise<number> {
@@ -229,5 +229,88 @@ describe('graceful shutdown', () => {
     await closeServer(wss);
     await socketClosed;
     expect(socket.destroyed).toBe(true);
+  });
+});
+
+describe("'wsClientError' (as in ws): the listener owns the response", () => {
+  test('the error says what was wrong and carries the status and the response we would have sent', async () => {
+    const { wss, port } = await listen();
+    const errors: { code: string; statusCode: number; message: string }[] = [];
+    wss.on('wsClientError', (err, socket) => {
+      errors.push({ code: err.code, statusCode: err.statusCode, message: err.message });
+      socket.end(err.response);
+    });
+    const res = await rawExchange(
+      port,
+      upgradeRequest('/').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'),
+    );
+    expect(res).toMatch(/^HTTP\/1\.1 426 /);
+    expect(res).toMatch(/Sec-WebSocket-Version: 13/);
+    expect(errors).toEqual([
+      {
+        code: 'WS_ERR_INVALID_HANDSHAKE',
+        statusCode: 426,
+        message: expect.stringMatching(/unsupported Sec-WebSocket-Version 8/),
+      },
+    ]);
+    await closeServer(wss);
+  });
+
+  test('a path no server matches (404) and verifyClient refusals are not client errors', async () => {
+    const { wss, port } = await listen({ path: '/only', verifyClient: () => false });
+    let emitted = 0;
+    wss.on('wsClientError', () => emitted++);
+    expect(await rawExchange(port, upgradeRequest('/other'))).toMatch(/^HTTP\/1\.1 404 /);
+    expect(await rawExchange(port, upgradeRequest('/only'))).toMatch(/^HTTP\/1\.1 401 /);
+    expect(emitted).toBe(0);
+    await closeServer(wss);
+  });
+});
+
+describe('the origins option (cross-site WebSocket hijacking, RFC 6455 10.2)', () => {
+  const withOrigin = (origin: string): string => upgradeRequest('/', `Origin: ${origin}\r\n`);
+
+  test('an origin not in the list gets 403 with a reason; listed ones (as serialized origins) and none get 101', async () => {
+    const { wss, port } = await listen({ origins: ['https://app.example.com', 'http://localhost:8000'] });
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      ws.terminate();
+    });
+    const evil = await rawExchange(port, withOrigin('https://evil.example'));
+    expect(evil).toMatch(/^HTTP\/1\.1 403 /);
+    expect(evil).toMatch(/Origin https:\/\/evil\.example is not allowed/);
+    expect(await rawExchange(port, withOrigin('null'))).toMatch(/^HTTP\/1\.1 403 /);
+    // Another port or scheme is another origin.
+    expect(await rawExchange(port, withOrigin('http://app.example.com'))).toMatch(/^HTTP\/1\.1 403 /);
+    expect(await rawExchange(port, withOrigin('http://localhost:8001'))).toMatch(/^HTTP\/1\.1 403 /);
+    expect(connections).toBe(0);
+    // Case-insensitive scheme and host, default port dropped.
+    expect(await rawExchange(port, withOrigin('HTTPS://App.Example.COM:443'))).toMatch(/^HTTP\/1\.1 101 /);
+    expect(await rawExchange(port, withOrigin('http://LOCALHOST:8000'))).toMatch(/^HTTP\/1\.1 101 /);
+    // No Origin: not a browser.
+    expect(await rawExchange(port, upgradeRequest('/'))).toMatch(/^HTTP\/1\.1 101 /);
+    expect(connections).toBe(3);
+    await closeServer(wss);
+  });
+
+  test("'*' allows any origin; an entry that is not an origin is a misuse that says what to write", async () => {
+    const { wss, port } = await listen({ origins: ['*'] });
+    wss.on('connection', (ws) => ws.terminate());
+    expect(await rawExchange(port, withOrigin('https://anyone.example'))).toMatch(/^HTTP\/1\.1 101 /);
+    await closeServer(wss);
+    expect(() => new WebSocketServer({ noServer: true, origins: ['example.com'] })).toThrow(
+      /scheme:\/\/host/,
+    );
+  });
+
+  test('isOriginAllowed and serializeOrigin, for verifyClient', () => {
+    expect(serializeOrigin('HTTP://Example.com:80/path')).toBe('http://example.com');
+    expect(serializeOrigin('null')).toBeNull();
+    expect(isOriginAllowed(undefined, [])).toBe(true);
+    expect(isOriginAllowed('https://a.example', ['https://A.example:443'])).toBe(true);
+    expect(isOriginAllowed('https://b.example', ['https://a.example'])).toBe(false);
+    expect(isOriginAllowed('https://b.example', ['*'])).toBe(true);
+    expect(isOriginAllowed('garbage', ['https://a.example'])).toBe(false);
   });
 });

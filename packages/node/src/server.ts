@@ -14,7 +14,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { acceptServerHandshake, headFromRaw } from '@rfc6455/codec';
+import { acceptServerHandshake, buildErrorResponse, headFromRaw } from '@rfc6455/codec';
 import type { HeadLimits, HttpHead, PerMessageDeflateServerOptions } from '@rfc6455/codec';
 import { createPerMessageDeflate } from './deflate.js';
 import { kParsedHead, readRequestHead } from './request-head.js';
@@ -26,7 +26,8 @@ import {
   checkTimeout,
 } from './options.js';
 import type { PerMessageDeflateOptions, SocketOptions } from './options.js';
-import { WebSocket, kServerSide } from './websocket.js';
+import { WebSocket } from './websocket.js';
+import { WebSocketError } from './errors.js';
 
 export interface VerifyClientInfo {
   origin: string | undefined;
@@ -57,7 +58,7 @@ export interface ServerOptions extends SocketOptions {
   path?: string;
   /** Accept or reject a client before the handshake completes (sync: return a boolean; async: 2 parameters). */
   verifyClient?: VerifyClientSync | VerifyClientAsync;
-  /** Pick a subprotocol from the client's list, or false for none. */
+  /** Pick a subprotocol from the client's list, or false for none (default: the first offered, as ws). */
   handleProtocols?: (protocols: Set<string>, req: http.IncomingMessage) => string | false;
   /** Keep `wss.clients` (default true). */
   clientTracking?: boolean;
@@ -74,9 +75,76 @@ export interface ServerOptions extends SocketOptions {
   maxHeadBytes?: number;
   /** Most request header fields (default 100; more -> 431). */
   maxHeaders?: number;
+  /**
+   * Origins allowed to connect (cross-site WebSocket hijacking: browsers send any page's Origin, and
+   * its cookies). Compared as serialized origins (RFC 6454: scheme and host case-insensitive, the
+   * default port dropped); '*' allows any. A request without Origin (a non-browser client) is
+   * allowed. Others get 403. Default: no check.
+   */
+  origins?: readonly string[];
+  /** The class to construct for each connection: WebSocket or a subclass of it (as in ws). */
+  WebSocket?: typeof WebSocket;
+}
+
+/** The error of 'wsClientError': what was wrong, and the response the server would have written. */
+export interface HandshakeError extends WebSocketError {
+  /** 400, 405, 426 or 431. */
+  readonly statusCode: number;
+  /** The complete HTTP response (status line, headers, the reason as body) to write, if it suits you. */
+  readonly response: Buffer;
 }
 
 const STATUS = http.STATUS_CODES;
+
+/**
+ * The serialized origin (RFC 6454 6.1) of `text`, e.g. `HTTP://LocalHost:80/` -> `http://localhost`,
+ * or null when it has none (an opaque origin such as `null`, or not a URL).
+ */
+export function serializeOrigin(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  return url.origin === 'null' ? null : url.origin;
+}
+
+/**
+ * For verifyClient, or wherever an Origin must be checked: true when the request's Origin is one of
+ * `allowed` (compared as serialized origins; '*' allows any) or when there is no Origin (clients
+ * that are not browsers send none; RFC 6455 10.2).
+ */
+export function isOriginAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
+  if (origin === undefined) return true;
+  if (allowed.includes('*')) return true;
+  const serialized = serializeOrigin(origin);
+  return serialized !== null && allowed.some((entry) => serializeOrigin(entry) === serialized);
+}
+
+/** The `origins` option checked and serialized once: a set, or 'any'. */
+function originSet(origins: readonly string[] | undefined): Set<string> | 'any' | null {
+  if (origins === undefined) return null;
+  if (!Array.isArray(origins))
+    throw new Error('origins must be an array of origins such as "https://example.com"');
+  if (origins.includes('*')) return 'any';
+  const set = new Set<string>();
+  for (const entry of origins) {
+    const serialized = typeof entry === 'string' ? serializeOrigin(entry) : null;
+    if (serialized === null) {
+      throw new Error(
+        `origins: ${JSON.stringify(entry)} is not an origin; write scheme://host[:port], e.g. "https://example.com", or '*' for any`,
+      );
+    }
+    set.add(serialized);
+  }
+  return set;
+}
+
+function originHeader(req: http.IncomingMessage): string | undefined {
+  const value = req.headers.origin;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
 
 /** Writes a complete HTTP error response and closes the socket once it is out. */
 function reject(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
@@ -98,6 +166,10 @@ function requestHead(req: http.IncomingMessage): HttpHead {
     version: req.httpVersion,
     rawHeaders: req.rawHeaders,
   });
+}
+
+function firstOffered(offered: string[]): string {
+  return offered[0]!;
 }
 
 function pathnameOf(req: http.IncomingMessage): string {
@@ -171,6 +243,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly _handshakeTimeout: number;
   private readonly _shutdownTimeout: number;
   private readonly _maxHeaders: number;
+  private readonly _origins: Set<string> | 'any' | null;
   private readonly _headLimits: HeadLimits;
   private readonly _pmd:
     false | { accept: PerMessageDeflateServerOptions; runtime: PerMessageDeflateOptions };
@@ -189,6 +262,11 @@ export class WebSocketServer extends EventEmitter {
         'WebSocketServer needs exactly one of the options `port`, `server` or `noServer: true`',
       );
     }
+    const Socket = options.WebSocket;
+    if (Socket !== undefined && Socket !== WebSocket && !(Socket.prototype instanceof WebSocket)) {
+      throw new Error('the WebSocket option must be the WebSocket class or a subclass of it');
+    }
+    this._origins = originSet(options.origins);
     this.options = { ...options };
     const clients = options.clientTracking === false ? undefined : new Set<WebSocket>();
     const handshakes = this._handshakes;
@@ -360,23 +438,40 @@ export class WebSocketServer extends EventEmitter {
     if (this._state !== 'running') return fail(503, 'The server is shutting down');
     if (!this.shouldHandle(req)) return fail(404, `No WebSocket endpoint at ${pathnameOf(req)}`);
     if (req.rawHeaders.length / 2 > this._maxHeaders) {
-      return fail(431, `More than ${this._maxHeaders} header fields`);
+      const reason = `More than ${this._maxHeaders} header fields`;
+      if (this._emitClientError(reason, 431, buildErrorResponse(431, reason), socket, req)) return;
+      return fail(431, reason);
     }
 
     const handleProtocols = this.options.handleProtocols;
     const result = acceptServerHandshake((req as RequestWithHead)[kParsedHead] ?? requestHead(req), {
-      ...(handleProtocols
-        ? { chooseProtocol: (offered: string[]) => handleProtocols(new Set(offered), req) || null }
-        : {}),
+      // Without handleProtocols the first offered subprotocol is selected, as ws does.
+      chooseProtocol: handleProtocols
+        ? (offered: string[]) => handleProtocols(new Set(offered), req) || null
+        : firstOffered,
       perMessageDeflate: this._pmd === false ? false : this._pmd.accept,
       maxHeaders: this._maxHeaders,
     });
     if (!result.ok) {
+      if (this._emitClientError(result.reason, result.status, result.response, socket, req)) return;
       done();
       socket.on('error', () => {});
       if (socket.writable) socket.end(result.response, () => socket.destroy());
       else socket.destroy();
       return;
+    }
+
+    // RFC 6455 10.2: the Origin says which page opened the connection; refuse those not allowed.
+    const origins = this._origins;
+    if (origins !== null && origins !== 'any') {
+      const origin = originHeader(req);
+      if (origin !== undefined) {
+        const serialized = serializeOrigin(origin);
+        if (serialized === null || !origins.has(serialized)) {
+          const shown = origin.length > 100 ? `${origin.slice(0, 100)}...` : origin;
+          return fail(403, `Origin ${shown} is not allowed to connect here`);
+        }
+      }
     }
 
     const complete = (): void => {
@@ -388,7 +483,7 @@ export class WebSocketServer extends EventEmitter {
       if (this._state !== 'running') return fail(503, 'The server is shutting down');
       socket.write(this._responseHead(result.response, req));
       done();
-      const ws = new (WebSocket as unknown as new (token: symbol) => WebSocket)(kServerSide);
+      const ws = new (this.options.WebSocket ?? WebSocket)(null, undefined, this.options);
       const params = result.perMessageDeflate;
       ws._open({
         socket,
@@ -424,6 +519,30 @@ export class WebSocketServer extends EventEmitter {
     }
     if ((verify as VerifyClientSync)(info)) complete();
     else fail(401, 'Unauthorized');
+  }
+
+  /**
+   * As ws: a request refused for a client error (malformed or unsupported handshake headers) goes to
+   * 'wsClientError' listeners when there are any, and the response is then theirs to write; the
+   * error carries the answer we would have sent. Returns false when nobody listens.
+   */
+  private _emitClientError(
+    reason: string,
+    status: number,
+    response: Uint8Array,
+    socket: Duplex,
+    req: http.IncomingMessage,
+  ): boolean {
+    if (this.listenerCount('wsClientError') === 0) return false;
+    // The handshake timer stops (the socket is the listener's now); the 'error' listener that
+    // destroys the socket stays, so that a socket error cannot become an uncaught exception.
+    this._clearHandshakeTimer(socket);
+    const err = Object.assign(new WebSocketError(reason, 'WS_ERR_INVALID_HANDSHAKE'), {
+      statusCode: status,
+      response: Buffer.from(response.buffer, response.byteOffset, response.byteLength),
+    });
+    this.emit('wsClientError', err, socket, req);
+    return true;
   }
 
   /** The 101 response; 'headers' listeners may edit its lines before it is written. */
@@ -503,6 +622,10 @@ export interface WebSocketServer {
   on(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
   on(event: 'listening' | 'close', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
+  on(
+    event: 'wsClientError',
+    listener: (err: HandshakeError, socket: Duplex, req: http.IncomingMessage) => void,
+  ): this;
   // Any other event, as EventEmitter allows: listeners of any shape.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: string | symbol, listener: (...args: any[]) => void): this;
@@ -510,6 +633,10 @@ export interface WebSocketServer {
   once(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
   once(event: 'listening' | 'close', listener: () => void): this;
   once(event: 'error', listener: (err: Error) => void): this;
+  once(
+    event: 'wsClientError',
+    listener: (err: HandshakeError, socket: Duplex, req: http.IncomingMessage) => void,
+  ): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }

@@ -86,9 +86,6 @@ function socketOnDrain(this: OwnedSocket): void {
   this[kWebSocket]._onDrain();
 }
 
-/** Lets the server build a WebSocket without connecting anywhere. */
-export const kServerSide = Symbol('rfc6455.serverSide');
-
 /** What the transport needs from a finished handshake, on either side. */
 export interface OpenSetup {
   socket: Duplex;
@@ -196,15 +193,17 @@ export class WebSocket extends EventEmitter {
 
   constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions);
   constructor(url: string | URL, options?: ClientOptions);
+  /** As in ws: `null` makes a server-side socket that a WebSocketServer opens later (its `WebSocket` option). */
+  constructor(url: null, protocols?: undefined, options?: object);
   constructor(
-    url: string | URL | typeof kServerSide,
+    url: string | URL | null,
     protocols?: string | string[] | ClientOptions,
-    options?: ClientOptions,
+    options?: ClientOptions | object,
   ) {
     super();
-    if (url === kServerSide) return;
+    if (url === null) return;
     let list: string[] = [];
-    let opts: ClientOptions = options ?? {};
+    let opts = (options ?? {}) as ClientOptions;
     if (typeof protocols === 'string') list = [protocols];
     else if (Array.isArray(protocols)) list = protocols;
     else if (protocols !== undefined && protocols !== null && typeof protocols === 'object') opts = protocols;
