@@ -1,6 +1,7 @@
 // The client's opening handshake: the codec writes the request and judges the response; node:http
 // (or node:https for wss:) carries them, which gives `agent`, TLS options and IncomingMessage objects
-// for 'upgrade' and 'unexpected-response' for free.
+// for 'upgrade' and 'unexpected-response' for free. It knows the socket it opens only through a
+// HandshakeSink, and ends by handing it an OpenSetup (or an error): no import of websocket.ts.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -9,13 +10,14 @@ import net from 'node:net';
 import querystring from 'node:querystring';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { checkServerResponse, createClientRequest } from '@rfc6455/codec';
-import type { HttpHead, PerMessageDeflateClientOptions } from '@rfc6455/codec';
+import { checkServerResponse, createClientRequest, headFromRaw } from '@rfc6455/codec';
+import type { ClientRequest, PerMessageDeflateClientOptions } from '@rfc6455/codec';
 import { createPerMessageDeflate } from './deflate.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS, checkTimeout } from './options.js';
 import type { PerMessageDeflateOptions, SocketOptions } from './options.js';
-import type { WebSocket } from './websocket.js';
 import { WebSocketError } from './errors.js';
+import type { WebSocketErrorCode } from './errors.js';
+import type { OpenSetup } from './open-setup.js';
 
 /** http.request/tls.connect options that the handshake sets itself (ws ignores them too). */
 type OwnedRequestOptions =
@@ -34,7 +36,8 @@ type OwnedRequestOptions =
  * Every http.request / https.request / tls.connect option is passed through (as in ws), except the
  * ones the URL and the handshake decide.
  */
-export interface ClientOptions extends SocketOptions, Omit<https.RequestOptions, OwnedRequestOptions> {
+export interface ClientHandshakeOptions<Socket>
+  extends SocketOptions, Omit<https.RequestOptions, OwnedRequestOptions> {
   /** Extra request headers; `Host` and `Origin` here replace the defaults. */
   headers?: http.OutgoingHttpHeaders;
   /** The Origin header (RFC 6455 10.2); wins over headers.Origin, as in ws. */
@@ -50,7 +53,7 @@ export interface ClientOptions extends SocketOptions, Omit<https.RequestOptions,
   /** Sec-WebSocket-Version: 13 (default) or 8 (an older draft some servers still ask for); as ws. */
   protocolVersion?: number;
   /** Called with each request instead of req.end(): last changes to it, then it must call req.end(). */
-  finishRequest?: (request: http.ClientRequest, websocket: WebSocket) => void;
+  finishRequest?: (request: http.ClientRequest, websocket: Socket) => void;
   /** Fills the 4-byte masking key of each frame we send (ws's option). */
   generateMask?: (mask: Buffer) => void;
   /** Masking-key source (tests make it deterministic); default crypto.randomFillSync. */
@@ -162,22 +165,9 @@ function headerObject(list: [string, string][]): http.OutgoingHttpHeaders {
   return out;
 }
 
-function pairs(raw: string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i] as string, raw[i + 1] as string]);
-  return out;
-}
-
-function responseHead(res: http.IncomingMessage): HttpHead {
-  return {
-    status: res.statusCode ?? 0,
-    statusText: res.statusMessage ?? '',
-    version: res.httpVersion,
-    headers: pairs(res.rawHeaders),
-  };
-}
-
-function deflateOffer(pmd: ClientOptions['perMessageDeflate']): false | PerMessageDeflateClientOptions {
+function deflateOffer(
+  pmd: boolean | PerMessageDeflateOptions | undefined,
+): false | PerMessageDeflateClientOptions {
   if (pmd === false) return false;
   const o: PerMessageDeflateClientOptions = { supportsWindowBits8: true };
   if (pmd === undefined || pmd === true) return o;
@@ -235,20 +225,43 @@ const NOT_REQUEST_OPTIONS = [
   'timeout',
 ] as const;
 
-/** Starts (and on redirects restarts) the opening handshake for `ws`. */
-export function connectClient(
-  ws: WebSocket,
-  address: string | URL,
-  protocols: string[],
-  options: ClientOptions,
-): void {
+/**
+ * What the handshake needs from the socket it opens: the socket itself (its 'upgrade', 'redirect'
+ * and 'unexpected-response' events are the socket's own, as in ws) and the two ways it ends.
+ */
+export interface HandshakeSink<Socket extends HandshakeTarget> {
+  readonly socket: Socket;
+  /** The 101 was accepted: wire the connection, then 'open'. */
+  opened(setup: OpenSetup): void;
+  /** It failed before the connection opened; `null` when an 'unexpected-response' listener took the answer. */
+  failed(err: WebSocketError | null): void;
+}
+
+/** The EventEmitter side of the socket being opened. */
+export interface HandshakeTarget {
+  emit(event: string, ...args: unknown[]): boolean;
+  listenerCount(event: string): number;
+}
+
+/** The settings a handshake keeps across redirects, checked once. */
+interface Settings<Socket> {
+  protocols: string[];
+  options: ClientHandshakeOptions<Socket>;
+  protocolVersion: number;
+  handshakeTimeout: number;
+  maxRedirects: number;
+  keyFill: (bytes: Uint8Array) => void;
+  maskFill: ((bytes: Uint8Array) => void) | undefined;
+  passThrough: Record<string, unknown>;
+}
+
+function settings<Socket>(protocols: string[], options: ClientHandshakeOptions<Socket>): Settings<Socket> {
   const protocolVersion = options.protocolVersion ?? 13;
   if (!PROTOCOL_VERSIONS.includes(protocolVersion)) {
     throw new RangeError(
       `Unsupported protocol version: ${String(protocolVersion)} (supported versions: ${PROTOCOL_VERSIONS.join(', ')})`,
     );
   }
-  const url = parseWebSocketUrl(address);
   const handshakeTimeout = checkTimeout(
     'handshakeTimeout',
     options.handshakeTimeout,
@@ -269,53 +282,109 @@ export function connectClient(
       throw new TypeError(`${name} must be a function, got ${typeof options[name]}`);
     }
   }
-  const keyFill = options.randomFill ?? defaultRandomFill;
-  const maskFill =
-    options.generateMask !== undefined ? maskPoolFiller(options.generateMask) : options.randomFill;
   const passThrough: Record<string, unknown> = { ...options };
   for (const k of NOT_REQUEST_OPTIONS) delete passThrough[k];
-  let redirects = 0;
-  let timer: NodeJS.Timeout | null = null;
-  let aborted = false;
-  let current: http.ClientRequest | null = null;
-
-  const clearTimer = (): void => {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
+  return {
+    protocols,
+    options,
+    protocolVersion,
+    handshakeTimeout,
+    maxRedirects,
+    keyFill: options.randomFill ?? defaultRandomFill,
+    maskFill: options.generateMask !== undefined ? maskPoolFiller(options.generateMask) : options.randomFill,
+    passThrough,
   };
+}
 
-  /** Stops the request; true when it was still running. */
-  const stop = (): boolean => {
-    if (aborted) return false;
-    aborted = true;
-    clearTimer();
-    current?.destroy();
-    ws._req = null;
+/** One request of the handshake: where it went, with which credentials, and what the codec wrote. */
+interface Attempt {
+  target: Target;
+  /** The caller's headers and Basic credentials, minus what a redirect took away. */
+  headers: [string, string][];
+  auth: string | undefined;
+  built: ClientRequest;
+  req: http.ClientRequest;
+}
+
+/**
+ * The client's opening handshake (RFC 6455 4.1), from the first request through any redirects to an
+ * accepted 101. It ends exactly once: `sink.opened(setup)` or `sink.failed(err)`.
+ *
+ *   request(target) -> 'response' 3xx -> redirect(...) -> request(next) ...
+ *                   -> 'response' other -> unexpected(...)  -> failed
+ *                   -> 'upgrade'        -> upgrade(...)     -> opened | failed
+ */
+export class ClientHandshake<Socket extends HandshakeTarget> {
+  private readonly settings: Settings<Socket>;
+  private readonly sink: HandshakeSink<Socket>;
+  private attempt: Attempt | null = null;
+  private redirects = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private done = false;
+  /** The URL of the current request (it changes with redirects). */
+  url: string;
+
+  constructor(
+    address: string | URL,
+    protocols: string[],
+    options: ClientHandshakeOptions<Socket>,
+    sink: HandshakeSink<Socket>,
+  ) {
+    this.settings = settings(protocols, options);
+    this.sink = sink;
+    const url = parseWebSocketUrl(address);
+    this.url = url.href;
+    const timeout = this.settings.handshakeTimeout;
+    if (timeout > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.fail(`Opening handshake has timed out after ${timeout} ms`, 'WS_ERR_HANDSHAKE_TIMEOUT');
+      }, timeout);
+    }
+    // user:password in the URL wins over the auth option (as ws).
+    const auth = url.username !== '' || url.password !== '' ? userinfo(url) : (options.auth ?? undefined);
+    try {
+      this.request(describeTarget(url), headerList(options.headers), auth, false);
+    } catch (err) {
+      this.stop();
+      throw err;
+    }
+  }
+
+  /** The request in flight (ws exposes it as `_req`; its headers answer getHeader()). */
+  get currentRequest(): http.ClientRequest | null {
+    return this.done ? null : (this.attempt?.req ?? null);
+  }
+
+  /** close()/terminate() while CONNECTING: as ws, 'error' and 'close' follow on the next tick. */
+  abort(reason: string): void {
+    if (this.stop()) process.nextTick(() => this.sink.failed(new WebSocketError(reason, 'WS_ERR_ABORTED')));
+  }
+
+  /** Ends the handshake; true when it was still running. `destroy`: abandon the request too. */
+  private stop(destroy = true): boolean {
+    if (this.done) return false;
+    this.done = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (destroy) this.attempt?.req.destroy();
     return true;
-  };
+  }
 
-  const fail = (message: string, code: string): void => {
-    if (stop()) ws._failHandshake(new WebSocketError(message, code));
-  };
+  private fail(message: string, code: WebSocketErrorCode): void {
+    if (this.stop()) this.sink.failed(new WebSocketError(message, code));
+  }
 
-  // close()/terminate() while CONNECTING: as ws, 'error' and 'close' follow on the next tick.
-  ws._abortHandshake = (reason) => {
-    if (stop()) process.nextTick(() => ws._failHandshake(new WebSocketError(reason, 'WS_ERR_ABORTED')));
-  };
-
-  /**
-   * `headers` are the caller's, `auth` the user:password for Basic auth; a redirect that leaves the
-   * first origin or drops TLS has taken the credentials out of both.
-   */
-  const start = (
+  /** Writes the request with the codec and sends it through node:http(s). */
+  private request(
     target: Target,
     headers: [string, string][],
     auth: string | undefined,
     isRedirect: boolean,
-  ): void => {
-    const { url: targetUrl, secure } = target;
-    ws._setUrl(targetUrl.href);
-    const offer = deflateOffer(options.perMessageDeflate);
+  ): void {
+    const { options, protocolVersion, protocols, keyFill, passThrough } = this.settings;
+    const { url, secure } = target;
+    this.url = url.href;
     const extra = headers.slice();
     // headers.Host and headers.Origin replace the defaults (as ws: node:http keeps a Host it is given).
     const hostHeader = takeHeader(extra, 'host');
@@ -328,12 +397,12 @@ export function connectClient(
     }
     const built = createClientRequest({
       // ws+unix: node:http's default Host, as in ws.
-      host: hostHeader ?? (target.socketPath !== null ? 'localhost' : targetUrl.host),
+      host: hostHeader ?? (target.socketPath !== null ? 'localhost' : url.host),
       path: target.path,
       protocols,
       ...(origin !== undefined ? { origin } : {}),
       headers: extra,
-      perMessageDeflate: offer,
+      perMessageDeflate: deflateOffer(options.perMessageDeflate),
       randomFill: keyFill,
     });
     const requestHeaders = built.headers.map(([name, value]): [string, string] =>
@@ -348,8 +417,8 @@ export function connectClient(
     const requestOptions: https.RequestOptions = {
       ...passThrough,
       method: 'GET',
-      host: targetUrl.hostname.startsWith('[') ? targetUrl.hostname.slice(1, -1) : targetUrl.hostname,
-      port: targetUrl.port === '' ? (secure ? 443 : 80) : Number(targetUrl.port),
+      host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
       path: target.path,
       headers: headerObject(requestHeaders),
       setHost: false,
@@ -361,136 +430,141 @@ export function connectClient(
         (secure ? tlsConnect : netConnect)) as https.RequestOptions['createConnection'];
     }
     const req = (secure ? https : http).request(requestOptions);
-    current = req;
-    ws._req = req;
+    const attempt: Attempt = { target, headers, auth, built, req };
+    this.attempt = attempt;
+    const current = (): boolean => this.attempt === attempt && !this.done;
 
     req.on('error', (err) => {
-      if (current !== req) return;
-      fail(`opening handshake failed: ${err.message}`, (err as { code?: string }).code ?? 'WS_ERR_HANDSHAKE');
+      if (!current()) return;
+      const code = (err as { code?: string }).code ?? 'WS_ERR_HANDSHAKE';
+      this.fail(`opening handshake failed: ${err.message}`, code);
     });
-
     req.on('response', (res) => {
-      if (current !== req || aborted) return;
+      if (!current()) return;
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
       if (options.followRedirects && status >= 300 && status < 400 && location !== undefined) {
         res.resume();
         req.destroy();
-        if (redirects >= maxRedirects) {
-          fail(
-            `Maximum redirects exceeded (${maxRedirects}); raise maxRedirects or fix the URL`,
-            'WS_ERR_MAX_REDIRECTS',
-          );
-          return;
-        }
-        redirects++;
-        let next: Target;
-        try {
-          const base =
-            targetUrl.protocol === 'ws+unix:' ? targetUrl.href : targetUrl.href.replace(/^ws/, 'http');
-          next = describeTarget(parseWebSocketUrl(new URL(location, base)));
-          // A server on the network does not get to point us at a local socket.
-          if (next.socketPath !== null && target.socketPath === null) {
-            throw new Error(`a redirect from ${targetUrl.protocol} to ws+unix: is not followed`);
-          }
-        } catch (err) {
-          fail(`redirect to an invalid URL: ${(err as Error).message}`, 'WS_ERR_REDIRECT');
-          return;
-        }
-        let nextHeaders = headers;
-        let nextAuth = auth;
-        if (next.url.username !== '' || next.url.password !== '') nextAuth = userinfo(next.url);
-        // Credentials go only to the origin they were meant for, and never from TLS into the clear
-        // (as curl and ws): another host or port, or wss: to ws:, drops Authorization, Cookie and
-        // user:password; another host also drops a Host header of the caller's.
-        const otherHost = next.origin !== target.origin;
-        if (otherHost || (target.secure && !next.secure)) {
-          const drop = otherHost ? /^(authorization|cookie|host)$/i : /^(authorization|cookie)$/i;
-          nextHeaders = headers.filter(([name]) => !drop.test(name));
-          nextAuth = undefined;
-        }
-        try {
-          start(next, nextHeaders, nextAuth, true);
-        } catch (err) {
-          fail(`redirect failed: ${(err as Error).message}`, 'WS_ERR_REDIRECT');
-        }
-        return;
+        this.redirect(attempt, location);
+      } else {
+        this.unexpected(req, res);
       }
-      if (ws.listenerCount('unexpected-response') > 0) {
-        aborted = true;
-        clearTimer();
-        ws._req = null;
-        ws.emit('unexpected-response', req, res);
-        // The listener owns req/res now and has the answer: no 'error' (as in ws), just 'close' 1006.
-        ws._failHandshake(null);
-        return;
-      }
-      res.resume();
-      let message = `Unexpected server response: ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
-      if (status >= 300 && status < 400 && location !== undefined) {
-        message += ` (Location: ${location}); pass followRedirects: true to follow redirects`;
-      }
-      fail(message, 'WS_ERR_UNEXPECTED_RESPONSE');
     });
-
     req.on('upgrade', (res: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (current !== req || aborted) {
-        socket.destroy();
-        return;
-      }
-      // As ws: 'upgrade' comes first, with the response as it is; its listener may close() or terminate().
-      ws.emit('upgrade', res);
-      if (aborted) {
-        socket.destroy();
-        return;
-      }
-      const checked = checkServerResponse(responseHead(res), built);
-      if (!checked.ok) {
-        socket.destroy();
-        fail(`Invalid handshake response: ${checked.reason}`, 'WS_ERR_HANDSHAKE');
-        return;
-      }
-      clearTimer();
-      ws._abortHandshake = null;
-      ws._req = null;
-      const pmdOptions = typeof options.perMessageDeflate === 'object' ? options.perMessageDeflate : {};
-      const params = checked.perMessageDeflate;
-      ws._open({
-        socket,
-        head,
-        role: 'client',
-        protocol: checked.protocol ?? '',
-        extensions: checked.extensions,
-        perMessageDeflate: params ? createPerMessageDeflate(params, 'client', pmdOptions) : null,
-        options,
-        ...(maskFill !== undefined ? { randomFill: maskFill } : {}),
-      });
-      ws.emit('open');
+      if (!current()) socket.destroy();
+      else this.upgrade(attempt, res, socket, head);
     });
 
+    const ws = this.sink.socket;
     // As ws: 'redirect' gets the new request before it is sent, to inspect or change its headers.
     if (isRedirect) {
-      ws.emit('redirect', targetUrl.href, req);
-      if (aborted) return;
+      ws.emit('redirect', url.href, req);
+      if (this.done) return;
     }
     if (options.finishRequest !== undefined) options.finishRequest(req, ws);
     else req.end();
-  };
-
-  if (handshakeTimeout > 0) {
-    timer = setTimeout(() => {
-      timer = null;
-      fail(`Opening handshake has timed out after ${handshakeTimeout} ms`, 'WS_ERR_HANDSHAKE_TIMEOUT');
-    }, handshakeTimeout);
   }
-  const first = describeTarget(url);
-  // user:password in the URL wins over the auth option (as ws).
-  const auth = url.username !== '' || url.password !== '' ? userinfo(url) : (options.auth ?? undefined);
-  try {
-    start(first, headerList(options.headers), auth, false);
-  } catch (err) {
-    clearTimer();
-    throw err;
+
+  /** A 3xx with followRedirects: the next request, with the credentials the new target may have. */
+  private redirect(from: Attempt, location: string): void {
+    const { maxRedirects } = this.settings;
+    if (this.redirects >= maxRedirects) {
+      this.fail(
+        `Maximum redirects exceeded (${maxRedirects}); raise maxRedirects or fix the URL`,
+        'WS_ERR_MAX_REDIRECTS',
+      );
+      return;
+    }
+    this.redirects++;
+    const { target } = from;
+    let next: Target;
+    try {
+      const base =
+        target.url.protocol === 'ws+unix:' ? target.url.href : target.url.href.replace(/^ws/, 'http');
+      next = describeTarget(parseWebSocketUrl(new URL(location, base)));
+      // A server on the network does not get to point us at a local socket.
+      if (next.socketPath !== null && target.socketPath === null) {
+        throw new Error(`a redirect from ${target.url.protocol} to ws+unix: is not followed`);
+      }
+    } catch (err) {
+      this.fail(`redirect to an invalid URL: ${(err as Error).message}`, 'WS_ERR_REDIRECT');
+      return;
+    }
+    let headers = from.headers;
+    let auth = from.auth;
+    if (next.url.username !== '' || next.url.password !== '') auth = userinfo(next.url);
+    // Credentials go only to the origin they were meant for, and never from TLS into the clear
+    // (as curl and ws): another host or port, or wss: to ws:, drops Authorization, Cookie and
+    // user:password; another host also drops a Host header of the caller's.
+    const otherHost = next.origin !== target.origin;
+    if (otherHost || (target.secure && !next.secure)) {
+      const drop = otherHost ? /^(authorization|cookie|host)$/i : /^(authorization|cookie)$/i;
+      headers = headers.filter(([name]) => !drop.test(name));
+      auth = undefined;
+    }
+    try {
+      this.request(next, headers, auth, true);
+    } catch (err) {
+      this.fail(`redirect failed: ${(err as Error).message}`, 'WS_ERR_REDIRECT');
+    }
+  }
+
+  /** Any answer but 101 (or a 3xx we do not follow). */
+  private unexpected(req: http.ClientRequest, res: http.IncomingMessage): void {
+    const ws = this.sink.socket;
+    if (ws.listenerCount('unexpected-response') > 0) {
+      this.stop(false);
+      ws.emit('unexpected-response', req, res);
+      // The listener owns req/res now and has the answer: no 'error' (as in ws), just 'close' 1006.
+      this.sink.failed(null);
+      return;
+    }
+    res.resume();
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    let message = `Unexpected server response: ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+    if (status >= 300 && status < 400 && location !== undefined) {
+      message += ` (Location: ${location}); pass followRedirects: true to follow redirects`;
+    }
+    this.fail(message, 'WS_ERR_UNEXPECTED_RESPONSE');
+  }
+
+  /** The 101: the codec judges it; accepted, the socket opens. */
+  private upgrade(attempt: Attempt, res: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    // As ws: 'upgrade' comes first, with the response as it is; its listener may close() or terminate().
+    this.sink.socket.emit('upgrade', res);
+    if (this.done) {
+      socket.destroy();
+      return;
+    }
+    const response = headFromRaw({
+      status: res.statusCode ?? 0,
+      statusText: res.statusMessage ?? '',
+      version: res.httpVersion,
+      rawHeaders: res.rawHeaders,
+    });
+    const checked = checkServerResponse(response, attempt.built);
+    if (!checked.ok) {
+      socket.destroy();
+      this.fail(`Invalid handshake response: ${checked.reason}`, 'WS_ERR_HANDSHAKE');
+      return;
+    }
+    // The request is done; its socket is the connection's now.
+    this.stop(false);
+    const { options, maskFill } = this.settings;
+    const pmdOptions = typeof options.perMessageDeflate === 'object' ? options.perMessageDeflate : {};
+    const params = checked.perMessageDeflate;
+    this.sink.opened({
+      socket,
+      head,
+      role: 'client',
+      protocol: checked.protocol ?? '',
+      extensions: checked.extensions,
+      perMessageDeflate: params ? createPerMessageDeflate(params, 'client', pmdOptions) : null,
+      options,
+      ...(maskFill !== undefined ? { randomFill: maskFill } : {}),
+    });
   }
 }
 

@@ -14,7 +14,7 @@ export type {
 } from './server.js';
 export { parseWebSocketUrl } from './client.js';
 export { createWebSocketStream } from './stream.js';
-export type { ClientOptions } from './client.js';
+export type { ClientOptions } from './websocket.js';
 export type { KeepaliveOptions, PerMessageDeflateOptions, SocketOptions } from './options.js';
 export { WsCloseEvent, WsErrorEvent, WsEvent, WsMessageEvent } from './events.js';
 export type { EventListenerLike } from './events.js';

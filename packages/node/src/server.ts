@@ -26,7 +26,7 @@ import {
   checkTimeout,
 } from './options.js';
 import type { PerMessageDeflateOptions, SocketOptions } from './options.js';
-import { WebSocket } from './websocket.js';
+import { WebSocket, acceptWebSocket } from './websocket.js';
 import { WebSocketError } from './errors.js';
 
 export interface VerifyClientInfo {
@@ -483,9 +483,8 @@ export class WebSocketServer extends EventEmitter {
       if (this._state !== 'running') return fail(503, 'The server is shutting down');
       socket.write(this._responseHead(result.response, req));
       done();
-      const ws = new (this.options.WebSocket ?? WebSocket)(null, undefined, this.options);
       const params = result.perMessageDeflate;
-      ws._open({
+      const ws = acceptWebSocket(this.options.WebSocket ?? WebSocket, {
         socket,
         head,
         role: 'server',

@@ -25,9 +25,9 @@ import {
 } from './events.js';
 import type { EventListenerLike, WebSocketEventName, WrappedListener } from './events.js';
 import { DEFAULT_CLOSE_TIMEOUT, checkKeepalive, checkTimeout } from './options.js';
-import type { SocketOptions } from './options.js';
-import { connectClient } from './client.js';
-import type { ClientOptions } from './client.js';
+import { ClientHandshake } from './client.js';
+import type { ClientHandshakeOptions } from './client.js';
+import type { OpenSetup } from './open-setup.js';
 import { Outbox } from './outbox.js';
 import { WebSocketError, closedError, frameError } from './errors.js';
 
@@ -86,17 +86,13 @@ function socketOnDrain(this: OwnedSocket): void {
   this[kWebSocket]._onDrain();
 }
 
-/** What the transport needs from a finished handshake, on either side. */
-export interface OpenSetup {
-  socket: Duplex;
-  head: Uint8Array;
-  role: 'server' | 'client';
-  protocol: string;
-  extensions: string;
-  perMessageDeflate: PerMessageDeflate | null;
-  options: SocketOptions;
-  randomFill?: (bytes: Uint8Array) => void;
-}
+export type { OpenSetup } from './open-setup.js';
+
+/** Set by the class's static block: opens a server-side socket (private to this module). */
+let openAccepted: (ws: WebSocket, setup: OpenSetup) => void;
+
+/** The client's options: ws's, with `finishRequest` given this WebSocket. */
+export type ClientOptions = ClientHandshakeOptions<WebSocket>;
 
 function toBuffer(view: Uint8Array): Buffer {
   // Views into a received chunk (a Buffer) are Buffers already.
@@ -187,9 +183,8 @@ export class WebSocket extends EventEmitter {
   private _waitingBytes = 0;
   /** Bytes passed to send() after the closing handshake began (WHATWG: bufferedAmount still grows). */
   private _lateBytes = 0;
-  /** Client only: cancels the handshake (request) when close()/terminate() come first. */
-  _abortHandshake: ((reason: string) => void) | null = null;
-  _req: ClientRequest | null = null;
+  /** Client only, while CONNECTING: the opening handshake. */
+  private _handshake: ClientHandshake<WebSocket> | null = null;
 
   constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions);
   constructor(url: string | URL, options?: ClientOptions);
@@ -209,7 +204,25 @@ export class WebSocket extends EventEmitter {
     else if (protocols !== undefined && protocols !== null && typeof protocols === 'object') opts = protocols;
     this._closeTimeout = checkTimeout('closeTimeout', opts.closeTimeout, DEFAULT_CLOSE_TIMEOUT);
     this._url = String(url);
-    connectClient(this, url, list, opts);
+    this._handshake = new ClientHandshake<WebSocket>(url, list, opts, {
+      socket: this,
+      opened: (setup) => {
+        this._url = this.url;
+        this._handshake = null;
+        this._open(setup);
+        this.emit('open');
+      },
+      failed: (err) => {
+        this._url = this.url;
+        this._handshake = null;
+        this._failHandshake(err);
+      },
+    });
+  }
+
+  /** The handshake's request while CONNECTING (ws has it as `_req`: getHeader() shows what was sent). */
+  get _req(): ClientRequest | null {
+    return this._handshake?.currentRequest ?? null;
   }
 
   // ---- state -------------------------------------------------------------------------------------
@@ -228,7 +241,7 @@ export class WebSocket extends EventEmitter {
   }
   /** The URL this client connected to ('' on the server side). */
   get url(): string {
-    return this._url;
+    return this._handshake?.url ?? this._url;
   }
   /** Bytes handed to send/ping/pong/close and not yet written to the socket. */
   get bufferedAmount(): number {
@@ -256,7 +269,7 @@ export class WebSocket extends EventEmitter {
   // ---- opening -----------------------------------------------------------------------------------
 
   /** Wires a socket whose handshake is done. `head` holds bytes that followed the handshake head. */
-  _open(setup: OpenSetup): void {
+  private _open(setup: OpenSetup): void {
     const { socket, options } = setup;
     this._closeTimeout = checkTimeout('closeTimeout', options.closeTimeout, this._closeTimeout);
     this._keepalive = checkKeepalive(options.keepalive);
@@ -723,11 +736,10 @@ export class WebSocket extends EventEmitter {
    * abandoned, readyState is CLOSING at once, 'error' and 'close' (1006) follow on the next tick (as ws).
    */
   private _abortConnecting(): void {
-    const abort = this._abortHandshake;
-    this._abortHandshake = null;
+    const handshake = this._handshake;
     this._readyState = 2;
     // ws says "closed" for terminate() too.
-    abort?.('WebSocket was closed before the connection was established');
+    handshake?.abort('WebSocket was closed before the connection was established');
   }
 
   /** Stops reading from the socket (TCP flow control pushes back on the peer); a no-op before open and after close, as in ws. */
@@ -776,16 +788,16 @@ export class WebSocket extends EventEmitter {
   // ---- client handshake results ------------------------------------------------------------------
 
   /** The handshake failed before the connection opened: 'error' (if any, and listened to), then 'close' 1006. */
-  _failHandshake(err: Error | null): void {
+  private _failHandshake(err: Error | null): void {
     if (this._closeEmitted) return;
     this._readyState = 2;
-    this._abortHandshake = null;
     if (err) this._emitError(err);
     this._finishClose();
   }
 
-  _setUrl(url: string): void {
-    this._url = url;
+  /** Server side: wires an accepted connection (acceptWebSocket below is the way in). */
+  static {
+    openAccepted = (ws, setup) => ws._open(setup);
   }
 
   // ---- the browser-style face --------------------------------------------------------------------
@@ -956,4 +968,17 @@ for (const name of [
   'onmessage',
 ]) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
+}
+
+/**
+ * The server's way to make a connection's WebSocket: builds `Ctor` (WebSocket or the subclass the
+ * server's `WebSocket` option names) as ws does, with `null` for the URL, and opens it on `setup`.
+ */
+export function acceptWebSocket(
+  Ctor: new (url: null, protocols: undefined, options: object) => WebSocket,
+  setup: OpenSetup,
+): WebSocket {
+  const ws = new Ctor(null, undefined, setup.options);
+  openAccepted(ws, setup);
+  return ws;
 }
