@@ -41,6 +41,13 @@ export interface SocketOptions {
   closeTimeout?: number;
   /** Ping/pong dead-peer detection (default: off). */
   keepalive?: KeepaliveOptions | false;
+  /**
+   * Closes a peer that does not read: a send that would take `bufferedAmount` past this many bytes
+   * fails, and the connection is closed at once with 1008 (policy violation, RFC 6455 7.4.1), its
+   * socket destroyed (a close frame could not get past what the peer has not read). Default: off
+   * (0 or unset). `ws` has no such option.
+   */
+  maxBufferedAmount?: number;
 }
 
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
@@ -52,6 +59,14 @@ export function checkTimeout(name: string, value: number | undefined, fallback: 
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new Error(`${name} must be a number of milliseconds >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function checkMaxBufferedAmount(value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`maxBufferedAmount must be a whole number of bytes (0: off), got ${String(value)}`);
   }
   return value;
 }
