@@ -42,10 +42,11 @@ export interface SocketOptions {
   /** Ping/pong dead-peer detection (default: off). */
   keepalive?: KeepaliveOptions | false;
   /**
-   * Closes a peer that does not read: a send that would take `bufferedAmount` past this many bytes
-   * fails, and the connection is closed at once with 1008 (policy violation, RFC 6455 7.4.1), its
-   * socket destroyed (a close frame could not get past what the peer has not read). Default: off
-   * (0 or unset). `ws` has no such option.
+   * Closes a peer that does not read: a send made while more than this many bytes wait
+   * (`bufferedAmount`) fails, and the connection is closed with 1008 (policy violation, RFC 6455
+   * 7.4.1) and the reason 'too slow: send buffer over the limit'; 'close' reports 1008. What the
+   * connection holds stays under this limit plus one message. Default: off (0 or unset). `ws` has no
+   * such option.
    */
   maxBufferedAmount?: number;
 }

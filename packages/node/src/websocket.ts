@@ -72,6 +72,7 @@ function closedError(): WebSocketError {
   return new WebSocketError('the socket is closed; the data was not sent', 'WS_ERR_CLOSED');
 }
 const EMPTY = Buffer.alloc(0);
+const SLOW_PEER_REASON = 'too slow: send buffer over the limit';
 // The socket's listeners are shared by every connection (a closure each would live as long as the
 // connection): each finds its WebSocket on the socket.
 const kWebSocket = Symbol('rfc6455.webSocket');
@@ -161,6 +162,8 @@ export class WebSocket extends EventEmitter {
   private _gathering = false;
   /** maxBufferedAmount (0: off). */
   private _maxBuffered = 0;
+  /** Closed for not reading (maxBufferedAmount): 'close' reports 1008. */
+  private _closedSlowPeer = false;
   private _fragmentKind: 'text' | 'binary' | null = null;
   private _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
   private _closeTimer: NodeJS.Timeout | null = null;
@@ -474,6 +477,11 @@ export class WebSocket extends EventEmitter {
     }
     this._pmd?.compressor.close?.();
     this._pmd?.decompressor.close?.();
+    if (this._closedSlowPeer) {
+      // Whatever the peer answered, or nothing before closeTimeout: the application closed it for this.
+      this._closeCode = 1008;
+      this._closeReason = SLOW_PEER_REASON;
+    }
     this.emit('close', this._closeCode, Buffer.from(this._closeReason));
   }
 
@@ -590,35 +598,22 @@ export class WebSocket extends EventEmitter {
         frames = conn.sendText(typeof data === 'string' ? data : toUint8Array(data), per);
       }
     }
-    if (this._maxBuffered > 0 && this._overLimit(frames)) {
-      this._failSlowPeer();
+    if (this._maxBuffered > 0 && this.bufferedAmount > this._maxBuffered) {
+      this._closeSlowPeer();
       return this._notOpen('send()', cb);
     }
     return this._writeFrames(frames, cb);
   }
 
-  /** True when queuing `frames` would take bufferedAmount past maxBufferedAmount. */
-  private _overLimit(frames: Uint8Array[]): boolean {
-    let bytes = this.bufferedAmount;
-    for (let i = 0; i < frames.length; i++) bytes += frames[i]!.byteLength;
-    return bytes > this._maxBuffered;
-  }
-
   /**
-   * The peer does not read: close with 1008 (RFC 6455 7.4.1, policy violation; not 1013, which
-   * says the server is overloaded, while here the peer is at fault). A close frame would wait
-   * behind the bytes the peer is not reading, so the socket is destroyed and 'close' reports 1008
-   * with wasClean false (RFC 6455 7.1.7: fail the connection).
+   * A send found more than maxBufferedAmount waiting: the peer does not read. Closes with 1008
+   * (RFC 6455 7.4.1, policy violation; not 1013, which says the server is overloaded, while here the
+   * peer is at fault). The close frame waits behind the data, and no send is accepted after it, so
+   * memory stays bounded; closeTimeout bounds the wait, and 'close' reports 1008 either way.
    */
-  private _failSlowPeer(): void {
-    const limit = this._maxBuffered;
-    this._closeEventSeen = true;
-    this._closeCode = 1008;
-    this._closeReason = `peer not reading: more than maxBufferedAmount (${limit} bytes) waiting`;
-    this._wasClean = false;
-    this._readyState = 2;
-    this._stopKeepalive();
-    this._socket?.destroy();
+  private _closeSlowPeer(): void {
+    this._closedSlowPeer = true;
+    this.close(1008, SLOW_PEER_REASON);
   }
 
   /** Sends a ping (RFC 6455 5.5.2); the payload is at most 125 bytes. */
