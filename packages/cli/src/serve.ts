@@ -22,8 +22,8 @@ Options:
   --protocol P       a subprotocol the server accepts (repeatable; demo mode: chat)
   --deflate          negotiate permessage-deflate (RFC 7692) when the client offers it
   --max-payload N    largest message accepted, in bytes (default 64 MiB); larger ones close with 1009
-  --max-buffered N   broadcast: a client with more than N bytes waiting to be sent is closed
-                     with 1008 instead of being sent more (default 16 MiB)
+  --max-buffered N   a client with more than N bytes waiting to be sent (one that does not read)
+                     is closed with 1008 instead of being sent more (default 16 MiB)
   --allow-origin O   let pages from origin O (e.g. https://example.com:8443) connect (repeatable;
                      '*' for any). Demo mode, and any mode given this flag, checks Origin: only
                      http://localhost:PORT, http://127.0.0.1:PORT and these may connect (403 for
@@ -76,9 +76,6 @@ export interface RunningServer {
   /** Says 1001 to every client, waits for them (at most `graceMs`), then closes the listener. */
   close(graceMs?: number): Promise<void>;
 }
-
-/** How long a client closed for being too slow gets to finish the closing handshake. */
-const slowClientGraceMs = 5000;
 
 function displayHost(host: string): string {
   // Loopback and wildcard addresses are reachable as localhost, the name people type.
@@ -221,6 +218,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     path: options.path,
     perMessageDeflate: options.deflate,
     maxPayload: options.maxPayload,
+    // A client that does not read would make the server buffer every message for it: past the
+    // bound, the library closes it (1008, RFC 6455 7.4.1) instead of sending it more.
+    maxBufferedAmount: options.maxBuffered,
+    // How long a closing handshake (a slow client's among them) may take before the connection is destroyed.
+    closeTimeout: 5000,
     handleProtocols: (offered: Set<string>) => options.protocols.find((p) => offered.has(p)) ?? false,
   });
 
@@ -228,20 +230,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   // Tracked by the WebSocket server (clientTracking is on by default).
   const clients = (): Set<WebSocket> => wss.clients ?? new Set();
-  const slowTimers = new Map<WebSocket, NodeJS.Timeout>();
   const broadcast = (data: unknown, isBinary: boolean): void => {
     for (const client of clients()) {
       if (client.readyState !== WebSocket.OPEN) continue;
-      // A client that does not read would make the server buffer every message for it forever:
-      // past the bound it is closed (1008, RFC 6455 7.4.1) instead of being skipped silently.
-      if (client.bufferedAmount > options.maxBuffered) {
-        log(`closing a slow client: ${client.bufferedAmount} bytes waiting`);
-        client.close(1008, 'too slow: send buffer over the limit');
-        const timer = setTimeout(() => client.terminate(), slowClientGraceMs);
-        timer.unref();
-        slowTimers.set(client, timer);
-        continue;
-      }
+      // Over --max-buffered, this send fails and the client is closed with 1008 (maxBufferedAmount).
       client.send(data as Uint8Array, { binary: isBinary });
     }
   };
@@ -254,9 +246,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       else broadcast(data, isBinary);
     });
     ws.on('close', (code: number, reason: Uint8Array) => {
-      const timer = slowTimers.get(ws);
-      if (timer !== undefined) clearTimeout(timer);
-      slowTimers.delete(ws);
       log(`close ${who} ${code} ${Buffer.from(reason).toString()}`.trimEnd());
     });
     ws.on('error', (error: Error) => log(`error ${who}: ${error.message}`));
@@ -274,18 +263,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     httpUrl: `http://${host}:${port}/`,
     wsUrl: `ws://${host}:${port}${wsPath}`,
     close(graceMs = 5000) {
-      closing ??= shutDown(http, wss, graceMs, slowTimers);
+      closing ??= shutDown(http, wss, graceMs);
       return closing;
     },
   };
 }
 
-async function shutDown(
-  http: Server,
-  wss: WebSocketServer,
-  graceMs: number,
-  slowTimers: Map<WebSocket, NodeJS.Timeout>,
-): Promise<void> {
+async function shutDown(http: Server, wss: WebSocketServer, graceMs: number): Promise<void> {
   const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
   http.closeIdleConnections();
   // RFC 6455 7.4.1: 1001, the endpoint is going away.
@@ -305,7 +289,6 @@ async function shutDown(
     for (const client of wss.clients ?? []) client.terminate();
   }
   clearTimeout(timer);
-  for (const t of slowTimers.values()) clearTimeout(t);
   await new Promise<void>((resolve) => wss.close(() => resolve()));
   http.closeAllConnections();
   await stopped;

@@ -41,6 +41,14 @@ export interface SocketOptions {
   closeTimeout?: number;
   /** Ping/pong dead-peer detection (default: off). */
   keepalive?: KeepaliveOptions | false;
+  /**
+   * Closes a peer that does not read: a send made while more than this many bytes wait
+   * (`bufferedAmount`) fails, and the connection is closed with 1008 (policy violation, RFC 6455
+   * 7.4.1) and the reason 'too slow: send buffer over the limit'; 'close' reports 1008. What the
+   * connection holds stays under this limit plus one message. Default: off (0 or unset). `ws` has no
+   * such option.
+   */
+  maxBufferedAmount?: number;
 }
 
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
@@ -52,6 +60,14 @@ export function checkTimeout(name: string, value: number | undefined, fallback: 
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new Error(`${name} must be a number of milliseconds >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function checkMaxBufferedAmount(value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`maxBufferedAmount must be a whole number of bytes (0: off), got ${String(value)}`);
   }
   return value;
 }

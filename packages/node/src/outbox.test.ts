@@ -24,7 +24,7 @@ const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 describe('Outbox', () => {
   test('small frames leave as one write, copied when queued', () => {
     const { sink, writes } = recorder();
-    const box = new Outbox();
+    const box = new Outbox(() => {});
     const payload = bytes(1, 2, 3);
     box.push([bytes(0x82, 3), payload], undefined);
     payload.fill(9); // the caller reuses its buffer at once
@@ -37,7 +37,7 @@ describe('Outbox', () => {
 
   test('large pieces are written as they are, in order between the copies', () => {
     const { sink, writes } = recorder();
-    const box = new Outbox();
+    const box = new Outbox(() => {});
     const big = new Uint8Array(64 * 1024).fill(7);
     box.push([bytes(0x82, 127), big], undefined);
     box.push([bytes(0x8a, 0)], undefined);
@@ -52,8 +52,8 @@ describe('Outbox', () => {
   test('runs of two connections interleaved in the shared slab stay apart', () => {
     const a = recorder();
     const b = recorder();
-    const boxA = new Outbox();
-    const boxB = new Outbox();
+    const boxA = new Outbox(() => {});
+    const boxB = new Outbox(() => {});
     boxA.push([bytes(1)], undefined);
     boxB.push([bytes(2)], undefined);
     boxA.push([bytes(3)], undefined);
@@ -70,7 +70,7 @@ describe('Outbox', () => {
         release = callback;
       },
     });
-    const box = new Outbox();
+    const box = new Outbox(() => {});
     const order: string[] = [];
     box.push([bytes(1, 2)], () => order.push('a'));
     box.push([bytes(3)], () => order.push('b'));
@@ -86,7 +86,7 @@ describe('Outbox', () => {
   });
 
   test('discard fails every queued callback', async () => {
-    const box = new Outbox();
+    const box = new Outbox(() => {});
     const errors: (Error | undefined)[] = [];
     box.push([bytes(1)], (err) => errors.push(err));
     box.push([bytes(2)], (err) => errors.push(err));

@@ -23,6 +23,7 @@ import {
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_SHUTDOWN_TIMEOUT,
   checkKeepalive,
+  checkMaxBufferedAmount,
   checkTimeout,
 } from './options.js';
 import type { PerMessageDeflateOptions, SocketOptions } from './options.js';
@@ -293,6 +294,7 @@ export class WebSocketServer extends EventEmitter {
     this._maxHeaders = options.maxHeaders ?? 100;
     this._headLimits = { maxHeadBytes: options.maxHeadBytes ?? 16 * 1024, maxHeaders: this._maxHeaders };
     checkKeepalive(options.keepalive);
+    checkMaxBufferedAmount(options.maxBufferedAmount);
     this.clients = clients;
     const pmd = options.perMessageDeflate;
     if (pmd === undefined || pmd === false) {

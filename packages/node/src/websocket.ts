@@ -24,7 +24,7 @@ import {
   kOnProperty,
 } from './events.js';
 import type { EventListenerLike, WebSocketEventName, WrappedListener } from './events.js';
-import { DEFAULT_CLOSE_TIMEOUT, checkKeepalive, checkTimeout } from './options.js';
+import { DEFAULT_CLOSE_TIMEOUT, checkKeepalive, checkMaxBufferedAmount, checkTimeout } from './options.js';
 import { ClientHandshake } from './client.js';
 import type { ClientHandshakeOptions } from './client.js';
 import type { OpenSetup } from './open-setup.js';
@@ -66,6 +66,7 @@ export { WebSocketError } from './errors.js';
 
 const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 const EMPTY = Buffer.alloc(0);
+const SLOW_PEER_REASON = 'too slow: send buffer over the limit';
 // The socket's listeners are shared by every connection (a closure each would live as long as the
 // connection): each finds its WebSocket on the socket.
 const kWebSocket = Symbol('rfc6455.webSocket');
@@ -159,6 +160,10 @@ export class WebSocket extends EventEmitter {
   private _outboxOrNull: Outbox | null = null;
   /** True while the events of a received chunk are being handled: sends wait in the outbox. */
   private _gathering = false;
+  /** maxBufferedAmount (0: off). */
+  private _maxBuffered = 0;
+  /** Closed for not reading (maxBufferedAmount): 'close' reports 1008. */
+  private _closedSlowPeer = false;
   private _fragmentKind: 'text' | 'binary' | null = null;
   private _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
   private _closeTimer: NodeJS.Timeout | null = null;
@@ -203,6 +208,7 @@ export class WebSocket extends EventEmitter {
     else if (Array.isArray(protocols)) list = protocols;
     else if (protocols !== undefined && protocols !== null && typeof protocols === 'object') opts = protocols;
     this._closeTimeout = checkTimeout('closeTimeout', opts.closeTimeout, DEFAULT_CLOSE_TIMEOUT);
+    checkMaxBufferedAmount(opts.maxBufferedAmount);
     this._url = String(url);
     this._handshake = new ClientHandshake<WebSocket>(url, list, opts, {
       socket: this,
@@ -243,7 +249,10 @@ export class WebSocket extends EventEmitter {
   get url(): string {
     return this._handshake?.url ?? this._url;
   }
-  /** Bytes handed to send/ping/pong/close and not yet written to the socket. */
+  /**
+   * Bytes handed to send/ping/pong/close and not yet written: queued or held here, or handed to the
+   * socket whose write callback has not run (what the connection holds in memory).
+   */
   get bufferedAmount(): number {
     return (
       (this._outboxOrNull === null ? 0 : this._outboxOrNull.buffered) + this._waitingBytes + this._lateBytes
@@ -273,6 +282,7 @@ export class WebSocket extends EventEmitter {
     const { socket, options } = setup;
     this._closeTimeout = checkTimeout('closeTimeout', options.closeTimeout, this._closeTimeout);
     this._keepalive = checkKeepalive(options.keepalive);
+    this._maxBuffered = checkMaxBufferedAmount(options.maxBufferedAmount);
     this._autoPong = options.autoPong ?? true;
     this._protocol = setup.protocol;
     this._extensions = setup.extensions;
@@ -323,7 +333,9 @@ export class WebSocket extends EventEmitter {
   _onEnd(): void {
     const conn = this._conn;
     if (conn) this._dispatch(conn.receiveEof());
-    // A half-closed peer gets our FIN too (RFC 6455 7.1.1: the TCP close follows the closing handshake).
+    // A half-closed peer gets our FIN too (RFC 6455 7.1.1: the TCP close follows the closing handshake),
+    // after what we hold.
+    this._flush(true);
     endOnce(this._socket);
   }
 
@@ -405,6 +417,8 @@ export class WebSocket extends EventEmitter {
   }
 
   _onDrain(): void {
+    // Bytes held while the socket was full go first; if they fill it again, the next 'drain' is ours.
+    if (!this._flush()) return;
     if (this._pendingPong && this._canSend()) {
       const data = this._pendingPong;
       this._pendingPong = null;
@@ -432,7 +446,10 @@ export class WebSocket extends EventEmitter {
     const conn = this._conn;
     const socket = this._socket;
     if (!conn || !socket || !conn.shouldCloseTransport) return;
-    if (conn.role === 'server') endOnce(socket);
+    if (conn.role === 'server') {
+      this._flush(true); // held bytes (the close frame among them) go ahead of the FIN
+      endOnce(socket);
+    }
     // Both sides: do not wait forever for the peer's FIN.
     this._armCloseTimer();
   }
@@ -482,6 +499,11 @@ export class WebSocket extends EventEmitter {
     }
     this._pmd?.compressor.close?.();
     this._pmd?.decompressor.close?.();
+    if (this._closedSlowPeer) {
+      // Whatever the peer answered, or nothing before closeTimeout: the application closed it for this.
+      this._closeCode = 1008;
+      this._closeReason = SLOW_PEER_REASON;
+    }
     this.emit('close', this._closeCode, Buffer.from(this._closeReason));
   }
 
@@ -512,14 +534,17 @@ export class WebSocket extends EventEmitter {
       if (cb) process.nextTick(cb, closedError());
       return false;
     }
-    const outbox = (this._outboxOrNull ??= new Outbox());
+    const outbox = (this._outboxOrNull ??= new Outbox(() => this._flush()));
     outbox.push(pieces, cb);
     if (!this._gathering) return this._flush();
-    return socket.writableLength + outbox.queued < socket.writableHighWaterMark;
+    return outbox.accepts(socket);
   }
 
-  /** Writes what the outbox holds; returns what socket.write returned. */
-  private _flush(): boolean {
+  /**
+   * Writes what the outbox holds (or holds it while the socket is full; `force` writes it anyway,
+   * before an end()); returns false when a 'drain' will follow.
+   */
+  private _flush(force = false): boolean {
     const socket = this._socket;
     const outbox = this._outboxOrNull;
     if (outbox === null || outbox.queued === 0) return true;
@@ -528,17 +553,16 @@ export class WebSocket extends EventEmitter {
       outbox.discard(closedError());
       return false;
     }
-    return outbox.flush(socket);
+    return outbox.flush(socket, force);
   }
 
   /** True when the socket, counting what waits in the outbox, is past its high-water mark. */
   private _needsDrain(): boolean {
     const socket = this._socket;
     if (!socket) return false;
-    return (
-      socket.writableNeedDrain ||
-      socket.writableLength + (this._outboxOrNull?.queued ?? 0) >= socket.writableHighWaterMark
-    );
+    const outbox = this._outboxOrNull;
+    if (outbox !== null) return !outbox.accepts(socket);
+    return socket.writableNeedDrain || socket.writableLength >= socket.writableHighWaterMark;
   }
 
   /**
@@ -650,7 +674,22 @@ export class WebSocket extends EventEmitter {
         frames = conn.sendText(typeof data === 'string' ? data : toUint8Array(data), per);
       }
     }
+    if (this._maxBuffered > 0 && this.bufferedAmount > this._maxBuffered) {
+      this._closeSlowPeer();
+      return this._notOpen('send()', cb);
+    }
     return this._writeFrames(frames, cb);
+  }
+
+  /**
+   * A send found more than maxBufferedAmount waiting: the peer does not read. Closes with 1008
+   * (RFC 6455 7.4.1, policy violation; not 1013, which says the server is overloaded, while here the
+   * peer is at fault). The close frame waits behind the data, and no send is accepted after it, so
+   * memory stays bounded; closeTimeout bounds the wait, and 'close' reports 1008 either way.
+   */
+  private _closeSlowPeer(): void {
+    this._closedSlowPeer = true;
+    this.close(1008, SLOW_PEER_REASON);
   }
 
   /** Sends a ping (RFC 6455 5.5.2); the payload is at most 125 bytes (a number is sent as its digits). */
