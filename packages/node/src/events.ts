@@ -50,17 +50,6 @@ export class WsErrorEvent<T = unknown> extends WsEvent<T> {
 
 export type EventListenerLike<E> = ((event: E) => void) | { handleEvent(event: E): void };
 
-/** Marks an EventEmitter listener as a wrapper of a browser-style listener. */
-export const kListener = Symbol('rfc6455.listener');
-export const kOnProperty = Symbol('rfc6455.onProperty');
-
-export interface WrappedListener {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  (...args: any[]): void;
-  [kListener]: unknown;
-  [kOnProperty]?: boolean;
-}
-
 export function callListener<E>(listener: EventListenerLike<E>, thisArg: unknown, event: E): void {
   if (typeof listener === 'function') listener.call(thisArg, event);
   else listener.handleEvent(event);

@@ -14,16 +14,15 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import { Connection } from '@rfc6455/codec';
 import type { Event as CodecEvent, PerMessageDeflate } from '@rfc6455/codec';
-import {
+import type {
+  EventListenerLike,
+  WebSocketEventName,
   WsCloseEvent,
   WsErrorEvent,
   WsEvent,
   WsMessageEvent,
-  callListener,
-  kListener,
-  kOnProperty,
 } from './events.js';
-import type { EventListenerLike, WebSocketEventName, WrappedListener } from './events.js';
+import { installBrowserFace } from './browser-face.js';
 import { DEFAULT_CLOSE_TIMEOUT, checkKeepalive, checkMaxBufferedAmount, checkTimeout } from './options.js';
 import { ClientHandshake } from './client.js';
 import type { ClientHandshakeOptions } from './client.js';
@@ -837,35 +836,20 @@ export class WebSocket extends EventEmitter {
   /** Server side: wires an accepted connection (acceptWebSocket below is the way in). */
   static {
     openAccepted = (ws, setup) => ws._open(setup);
+    installBrowserFace(WebSocket.prototype, (ws) => (ws as WebSocket)._wasClean);
   }
+}
 
-  // ---- the browser-style face --------------------------------------------------------------------
+/** What a browser-style 'message' event carries: a string for text, per binaryType for binary. */
+export type MessageData = string | Buffer | ArrayBuffer | Buffer[] | Blob;
 
-  get onopen(): ((event: WsEvent<WebSocket>) => void) | null {
-    return this._getOn('open') as ((event: WsEvent<WebSocket>) => void) | null;
-  }
-  set onopen(fn: ((event: WsEvent<WebSocket>) => void) | null) {
-    this._setOn('open', fn as EventListenerLike<unknown> | null);
-  }
-  get onmessage(): ((event: WsMessageEvent<WebSocket, MessageData>) => void) | null {
-    return this._getOn('message') as ((event: WsMessageEvent<WebSocket, MessageData>) => void) | null;
-  }
-  set onmessage(fn: ((event: WsMessageEvent<WebSocket, MessageData>) => void) | null) {
-    this._setOn('message', fn as EventListenerLike<unknown> | null);
-  }
-  get onerror(): ((event: WsErrorEvent<WebSocket>) => void) | null {
-    return this._getOn('error') as ((event: WsErrorEvent<WebSocket>) => void) | null;
-  }
-  set onerror(fn: ((event: WsErrorEvent<WebSocket>) => void) | null) {
-    this._setOn('error', fn as EventListenerLike<unknown> | null);
-  }
-  get onclose(): ((event: WsCloseEvent<WebSocket>) => void) | null {
-    return this._getOn('close') as ((event: WsCloseEvent<WebSocket>) => void) | null;
-  }
-  set onclose(fn: ((event: WsCloseEvent<WebSocket>) => void) | null) {
-    this._setOn('close', fn as EventListenerLike<unknown> | null);
-  }
-
+/** The browser-style face, installed on the prototype by browser-face.ts. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface WebSocket {
+  onopen: ((event: WsEvent<WebSocket>) => void) | null;
+  onmessage: ((event: WsMessageEvent<WebSocket, MessageData>) => void) | null;
+  onerror: ((event: WsErrorEvent<WebSocket>) => void) | null;
+  onclose: ((event: WsCloseEvent<WebSocket>) => void) | null;
   /** Browser-style listener; `{ once: true }` removes it after the first call. */
   addEventListener(
     type: 'open',
@@ -887,78 +871,8 @@ export class WebSocket extends EventEmitter {
     listener: EventListenerLike<WsCloseEvent<WebSocket>>,
     options?: { once?: boolean },
   ): void;
-  addEventListener(
-    type: WebSocketEventName,
-    listener: EventListenerLike<never>,
-    options: { once?: boolean } = {},
-  ): void {
-    if (!['open', 'message', 'error', 'close'].includes(type)) return;
-    // Like the DOM: adding the same listener twice is a no-op.
-    for (const l of this.listeners(type) as WrappedListener[]) {
-      if (l[kListener] === listener && !l[kOnProperty]) return;
-    }
-    const wrapped = this._wrap(type, listener as EventListenerLike<unknown>);
-    if (options.once) this.once(type, wrapped);
-    else this.on(type, wrapped);
-  }
-
-  removeEventListener(type: WebSocketEventName, listener: EventListenerLike<never>): void {
-    for (const l of this.listeners(type) as WrappedListener[]) {
-      if (l[kListener] === listener && !l[kOnProperty]) {
-        this.removeListener(type, l);
-        return;
-      }
-    }
-  }
-
-  private _getOn(type: WebSocketEventName): unknown {
-    for (const l of this.listeners(type) as WrappedListener[]) if (l[kOnProperty]) return l[kListener];
-    return null;
-  }
-
-  private _setOn(type: WebSocketEventName, fn: EventListenerLike<unknown> | null): void {
-    for (const l of this.listeners(type) as WrappedListener[]) {
-      if (l[kOnProperty]) this.removeListener(type, l);
-    }
-    if (typeof fn !== 'function') return;
-    const wrapped = this._wrap(type, fn);
-    wrapped[kOnProperty] = true;
-    this.on(type, wrapped);
-  }
-
-  private _wrap(type: WebSocketEventName, listener: EventListenerLike<unknown>): WrappedListener {
-    let wrapped: WrappedListener;
-    switch (type) {
-      case 'open':
-        wrapped = (() =>
-          callListener(listener, this, new WsEvent('open', this))) as unknown as WrappedListener;
-        break;
-      case 'message':
-        wrapped = ((data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => {
-          const value = isBinary ? data : (data as Buffer).toString('utf8');
-          callListener(listener, this, new WsMessageEvent(this, value));
-        }) as unknown as WrappedListener;
-        break;
-      case 'error':
-        wrapped = ((err: Error) =>
-          callListener(listener, this, new WsErrorEvent(this, err))) as unknown as WrappedListener;
-        break;
-      case 'close':
-        wrapped = ((code: number, reason: Buffer) =>
-          callListener(
-            listener,
-            this,
-            new WsCloseEvent(this, code, reason.toString('utf8'), this._wasClean),
-          )) as unknown as WrappedListener;
-        break;
-    }
-    wrapped[kListener] = listener;
-    return wrapped;
-  }
+  removeEventListener(type: WebSocketEventName, listener: EventListenerLike<never>): void;
 }
-
-/** What a browser-style 'message' event carries: a string for text, per binaryType for binary. */
-export type MessageData = string | Buffer | ArrayBuffer | Buffer[] | Blob;
 
 /** Typed ws-style events. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
