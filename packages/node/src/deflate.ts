@@ -23,6 +23,8 @@
 // for a 9-bit window, so every back-reference fits the peer's 256-byte window.
 
 import zlib from 'node:zlib';
+import { inflateRawSyncWithInfo, zlibHandle } from './node-internals.js';
+import type { NativeHandle } from './node-internals.js';
 import type {
   InflateResult,
   MessageCompressor,
@@ -57,29 +59,9 @@ export interface DeflateTuning {
 }
 
 /** Internal shape of a node:zlib stream that we drive synchronously (feature-detected). */
-interface NativeHandle {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOff: number,
-    inLen: number,
-    out: Uint8Array,
-    outOff: number,
-    outLen: number,
-  ): void;
-}
-interface DrivableZlib {
-  _handle?: NativeHandle | null;
-  _writeState?: Uint32Array;
-}
-
 function streamEngineAvailable(): boolean {
-  const probe = zlib.createInflateRaw() as unknown as DrivableZlib & zlib.InflateRaw;
-  const ok =
-    typeof probe._handle?.writeSync === 'function' &&
-    // Not instanceof: a test runner's realm may differ from Node's.
-    ArrayBuffer.isView(probe._writeState) &&
-    probe._writeState.length >= 2;
+  const probe = zlib.createInflateRaw();
+  const ok = zlibHandle(probe) !== null;
   probe.close();
   return ok;
 }
@@ -118,9 +100,11 @@ class SyncZlib {
     this.stream = stream;
     // A failed writeSync destroys the stream, which emits 'error' on a later tick: keep it handled.
     stream.on('error', () => {});
-    const drivable = stream as unknown as DrivableZlib;
-    this.handle = drivable._handle as NativeHandle;
-    this.state = drivable._writeState as Uint32Array;
+    const native = zlibHandle(stream);
+    if (native === null)
+      throw new Error('this Node has no synchronous zlib handle; use the stateless engine');
+    this.handle = native.handle;
+    this.state = native.state;
   }
 
   /** Input bytes the last run() left unconsumed (an inflater stops early only at the end of its stream). */
@@ -145,7 +129,7 @@ class SyncZlib {
       const buf = Buffer.allocUnsafe(OUT_CHUNK);
       this.handle.writeSync(flush, input, inOff, inLen, buf, 0, OUT_CHUNK);
       if (this.stream.destroyed) {
-        const err = (this.stream as unknown as { errored?: (Error & { code?: string }) | null }).errored;
+        const err: (Error & { code?: string }) | null = this.stream.errored;
         throw new ZlibError(err?.message ?? 'zlib failed', err?.code);
       }
       const availOut = this.state[0] as number;
@@ -488,18 +472,14 @@ export class ZlibMessageDecompressor implements MessageDecompressor {
     let dictionary = this.window?.get();
     let window = this.window;
     for (let stream = 0; ; stream++) {
-      const options: zlib.ZlibOptions & { info: true } = {
+      const options: zlib.ZlibOptions = {
         windowBits: this.windowBits,
         finishFlush: zlib.constants.Z_SYNC_FLUSH,
         // maxOutputLength must be >= 1; a zero budget is checked below.
         maxOutputLength: Math.max(1, Math.min(maxOutput - total - charged, 0x7fffffff)),
-        info: true,
       };
       if (dictionary) options.dictionary = dictionary;
-      const { buffer, engine } = zlib.inflateRawSync(input.subarray(offset), options) as unknown as {
-        buffer: Buffer;
-        engine: { bytesWritten: number };
-      };
+      const { buffer, engine } = inflateRawSyncWithInfo(zlib.inflateRawSync, input.subarray(offset), options);
       total += buffer.byteLength;
       if (total + charged > maxOutput) throw new TooBig();
       if (buffer.byteLength > 0) pieces.push(buffer);

@@ -7,6 +7,7 @@ import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { HeadParser, countHeader } from '@rfc6455/codec';
 import type { HeadLimits, HttpHead } from '@rfc6455/codec';
+import { addHeaderLines } from './node-internals.js';
 
 /** The head a request was built from, so that handleUpgrade need not rebuild it from rawHeaders. */
 export const kParsedHead = Symbol('rfc6455.parsedHead');
@@ -72,9 +73,7 @@ function incomingMessage(head: HttpHead, socket: Socket): RequestWithHead {
     raw[2 * i] = field[0];
     raw[2 * i + 1] = field[1];
   }
-  // What node:http's own parser calls (Node >= 20, this package's floor): `req.headers` is then
-  // built on first use, folding repeats exactly as Node does (set-cookie as a list, and so on).
-  (req as unknown as { _addHeaderLines(lines: string[], n: number): void })._addHeaderLines(raw, raw.length);
+  addHeaderLines(req, raw);
   req.upgrade = countHeader(head, 'Upgrade') > 0;
   req[kParsedHead] = head;
   return req;
