@@ -170,3 +170,20 @@ describe.each(LIBS)('%s: errors from permessage-deflate', (_name, lib) => {
     await shutdown(wss);
   });
 });
+
+describe.each(LIBS)('%s: a frame length with its top bit set', (name, lib) => {
+  test('the same code; the close code differs on purpose (RFC 6455 5.2: a protocol error)', async () => {
+    const { wss, port } = await listenWith(lib);
+    const connected = next<[DiffSocket]>(wss, 'connection');
+    const peer = await RawPeer.open(port);
+    const [ws] = await connected;
+    const errored = next<[Error & { code?: string }]>(ws, 'error');
+    await peer.write(frame({ opcode: 2, length: 2n ** 63n }));
+    const [err] = await errored;
+    expect(err.code).toBe('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH');
+    expect(err).toBeInstanceOf(RangeError);
+    expect((await peer.closeFrame()).code).toBe(name === 'ws' ? 1009 : 1002);
+    peer.socket.destroy();
+    await shutdown(wss);
+  });
+});
