@@ -10,11 +10,18 @@
 // 'upgrade' listeners of yours, in which case the request is left to them.
 
 import { EventEmitter } from 'node:events';
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { acceptServerHandshake, buildErrorResponse, headFromRaw } from '@rfc6455/codec';
+import {
+  DEFAULT_MAX_HEADERS,
+  DEFAULT_MAX_HEAD_BYTES,
+  STATUS_TEXT,
+  acceptServerHandshake,
+  buildErrorResponse,
+  headFromRaw,
+} from '@rfc6455/codec';
 import type { HeadLimits, HttpHead, PerMessageDeflateServerOptions } from '@rfc6455/codec';
 import { createPerMessageDeflate } from './deflate.js';
 import { kParsedHead, readRequestHead } from './request-head.js';
@@ -95,8 +102,6 @@ export interface HandshakeError extends WebSocketError {
   readonly response: Buffer;
 }
 
-const STATUS = http.STATUS_CODES;
-
 /**
  * The serialized origin (RFC 6454 6.1) of `text`, e.g. `HTTP://LocalHost:80/` -> `http://localhost`,
  * or null when it has none (an opaque origin such as `null`, or not a URL).
@@ -147,17 +152,18 @@ function originHeader(req: http.IncomingMessage): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** Writes a complete HTTP error response and closes the socket once it is out. */
+/**
+ * Writes a complete HTTP error response (the codec's, as for every refusal) and closes the socket
+ * once it is out. Throws on a header value with CR or LF (a verifyClient's headers).
+ */
 function reject(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+  const response = buildErrorResponse(status, message, Object.entries(headers));
   if (socket.destroyed) return;
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const body = Buffer.from(`${message}\n`);
-  let head = `HTTP/1.1 ${status} ${STATUS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.byteLength}\r\n`;
-  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
-  socket.end(Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body]), () => socket.destroy());
+  socket.end(response, () => socket.destroy());
 }
 
 function requestHead(req: http.IncomingMessage): HttpHead {
@@ -291,8 +297,11 @@ export class WebSocketServer extends EventEmitter {
       options.shutdownTimeout,
       DEFAULT_SHUTDOWN_TIMEOUT,
     );
-    this._maxHeaders = options.maxHeaders ?? 100;
-    this._headLimits = { maxHeadBytes: options.maxHeadBytes ?? 16 * 1024, maxHeaders: this._maxHeaders };
+    this._maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
+    this._headLimits = {
+      maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
+      maxHeaders: this._maxHeaders,
+    };
     checkKeepalive(options.keepalive);
     checkMaxBufferedAmount(options.maxBufferedAmount);
     this.clients = clients;
@@ -514,7 +523,7 @@ export class WebSocketServer extends EventEmitter {
         answered = true;
         if (ok) return complete();
         const status = code ?? 401;
-        fail(status, message ?? STATUS[status] ?? 'Rejected', headers);
+        fail(status, message ?? STATUS_TEXT[status] ?? 'Rejected', headers);
       });
       return;
     }
