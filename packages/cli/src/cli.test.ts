@@ -8,6 +8,7 @@ import { WebSocket as PeerWebSocket, WebSocketServer as PeerServer } from 'ws';
 import { run } from './cli.js';
 import { parseServeArgs, startServer } from './serve.js';
 import type { RunningServer } from './serve.js';
+import { upgradeRequest } from '@rfc6455/test-support';
 
 const demoDir = join(__dirname, '..', 'public');
 
@@ -360,12 +361,7 @@ describe('serve: Origin and Host checks (cross-site WebSocket hijacking, DNS reb
   function handshake(port: number, host: string, origin: string | null): Promise<string> {
     return new Promise((resolve, reject) => {
       const socket = tcpConnect(port, '127.0.0.1', () =>
-        socket.write(
-          `GET / HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
-            (origin === null ? '' : `Origin: ${origin}\r\n`) +
-            '\r\n',
-        ),
+        socket.write(upgradeRequest('/', origin === null ? '' : `Origin: ${origin}\r\n`, host)),
       );
       let text = '';
       socket.setEncoding('latin1');

@@ -9,8 +9,8 @@ import { Opcode } from './frames.js';
 import type { MessageCompressor, MessageDecompressor, PerMessageDeflate } from './permessage-deflate.js';
 import { PROTOCOL_ERRORS } from './close.js';
 import type { ProtocolErrorKind } from './close.js';
-import { bytesOf, closeOf, concatBytes, rawFrame, readFrames } from './testing/wire.js';
-import type { RawFrame } from './testing/wire.js';
+import { bytesOf, closeOf, concatBytes, frame, readFrames } from '@rfc6455/test-support';
+import type { FrameSpec } from '@rfc6455/test-support';
 
 const noRandom = () => {};
 
@@ -21,9 +21,9 @@ function client(options: Partial<ConnectionOptions> = {}): Connection {
   return new Connection({ role: 'client', randomFill: noRandom, ...options });
 }
 /** A frame as a client sends it (masked). */
-const c = (frame: RawFrame) => rawFrame(frame);
+const c = (spec: FrameSpec) => frame(spec);
 /** A frame as a server sends it (unmasked). */
-const s = (frame: RawFrame) => rawFrame({ ...frame, mask: null });
+const s = (spec: FrameSpec) => frame({ ...spec, mask: false });
 const text = (e: Event | undefined) => {
   if (e === undefined || (e.type !== 'text' && e.type !== 'fragment'))
     throw new Error(`not text: ${JSON.stringify(e)}`);

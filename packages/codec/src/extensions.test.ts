@@ -6,7 +6,7 @@ import {
   parseExtensions,
   type Extension,
 } from './extensions.js';
-import { propertySettings } from './testing/property.js';
+import { propertySettings } from '@rfc6455/test-support';
 
 const FC = propertySettings(process.env);
 

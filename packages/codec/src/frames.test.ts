@@ -14,7 +14,7 @@ import {
   newFrameHeader,
   readMaskKey,
 } from './frames.js';
-import { propertySettings } from './testing/property.js';
+import { propertySettings } from '@rfc6455/test-support';
 
 const settings = propertySettings(process.env);
 

@@ -12,7 +12,7 @@ import {
 } from './handshake.js';
 import { HeadParser, getHeader, getHeaderValues, headFromRaw, parseHead, type HttpHead } from './http.js';
 import type { PerMessageDeflateClientOptions, PerMessageDeflateServerOptions } from './permessage-deflate.js';
-import { propertySettings } from './testing/property.js';
+import { propertySettings } from '@rfc6455/test-support';
 
 const FC = propertySettings(process.env);
 const bytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

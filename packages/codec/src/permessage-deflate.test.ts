@@ -7,7 +7,7 @@ import {
   type PerMessageDeflateClientOptions,
   type PerMessageDeflateServerOptions,
 } from './permessage-deflate.js';
-import { propertySettings } from './testing/property.js';
+import { propertySettings } from '@rfc6455/test-support';
 
 const FC = propertySettings(process.env);
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 import type * as TextModule from './text.js';
 import { decodeUtf8, decodeUtf8Fallback, encodeUtf8, encodeUtf8Fallback } from './text.js';
-import { propertySettings } from './testing/property.js';
+import { propertySettings } from '@rfc6455/test-support';
 
 const settings = propertySettings(process.env);
 

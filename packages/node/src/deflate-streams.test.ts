@@ -9,8 +9,9 @@ import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { OURS, listenWith, next, shutdown } from './testing/differential.js';
 import type { DiffSocket } from './testing/differential.js';
-import { FrameReader, RawPeer, frame } from './testing/raw-peer.js';
-import type { ParsedFrame } from './testing/raw-peer.js';
+import { RawPeer } from './testing/raw-peer.js';
+import { frame, FrameReader } from '@rfc6455/test-support';
+import type { ParsedFrame } from '@rfc6455/test-support';
 
 const WINDOW = 1 << 15;
 const DEFLATE_OFFER = 'Sec-WebSocket-Extensions: permessage-deflate\r\n';
@@ -82,7 +83,7 @@ function script(): { expected: string[]; messages: Buffer[][] } {
 }
 
 /** The frames of one compressed text message: RSV1 on the first only (RFC 7692 6.1). */
-function frames(parts: Buffer[], mask: boolean): Buffer[] {
+function frames(parts: Buffer[], mask: boolean): Uint8Array[] {
   return parts.map((payload, i) =>
     frame({ opcode: i === 0 ? 1 : 0, payload, fin: i === parts.length - 1, rsv1: i === 0, mask }),
   );

@@ -1,12 +1,18 @@
 // Hostile peers after the handshake: lying lengths, fragment floods, deflate bombs, ping floods,
 // peers that never read, and invalid UTF-8 that must be caught on arrival (RFC 6455 5, 8.1; RFC 7692).
 import zlib from 'node:zlib';
-import { RawPeer, closePayload, frame, gc, nextConnection, withServer } from './testing/raw-peer.js';
+import { RawPeer, gc, nextConnection, withServer } from './testing/raw-peer.js';
+import { closePayload, frame } from '@rfc6455/test-support';
 
 const MiB = 1024 * 1024;
 
 /** Writes `data` in slices of `size`, each after the previous one was handed to the kernel. */
-async function writeInSlices(peer: RawPeer, data: Buffer, size: number, after?: () => void): Promise<number> {
+async function writeInSlices(
+  peer: RawPeer,
+  data: Uint8Array,
+  size: number,
+  after?: () => void,
+): Promise<number> {
   let off = 0;
   while (off < data.length && !peer.socket.destroyed && peer.reader.frames.length === 0) {
     const end = Math.min(data.length, off + size);
@@ -192,7 +198,7 @@ describe('peers that do not read', () => {
       peer.socket.pause();
       let pings = 0;
       ws.on('ping', () => pings++);
-      const one = frame({ opcode: 9, payload: Buffer.alloc(125, 0x70), maskKey: 0 });
+      const one = frame({ opcode: 9, payload: Buffer.alloc(125, 0x70), mask: 0 });
       const batch = Buffer.concat(Array.from({ length: 8000 }, () => one));
       let maxBuffered = 0;
       // 64 MB of pings: far more than the kernel buffers on both ends can hold as pongs.
@@ -255,7 +261,7 @@ describe('invalid UTF-8 in a 1 MiB text frame is caught when the bad byte arrive
     await withServer({}, async ({ port, wss }) => {
       const payload = Buffer.alloc(size, 0x61);
       payload[at] = bad;
-      const wire = frame({ opcode: 1, payload, maskKey: 0x01020304 });
+      const wire = frame({ opcode: 1, payload, mask: 0x01020304 });
       const headerLength = wire.length - size;
       const conn = nextConnection(wss);
       const peer = await RawPeer.open(port);

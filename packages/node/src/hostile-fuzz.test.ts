@@ -4,19 +4,12 @@
 // serving. Fixed seed; FC_RUNS / FC_SEED widen or vary the search.
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import { propertySettings } from '../../codec/src/testing/property.js';
 import type { WebSocketServer } from './index.js';
 import { closeServer, echoServer } from './testing/helpers.js';
-import {
-  RawPeer,
-  assertNoHandlesLeft,
-  assertServes,
-  closePayload,
-  frame,
-  observe,
-  snapshotHandles,
-} from './testing/raw-peer.js';
-import type { FrameSpec, Observed } from './testing/raw-peer.js';
+import { RawPeer, assertNoHandlesLeft, assertServes, observe, snapshotHandles } from './testing/raw-peer.js';
+import type { Observed } from './testing/raw-peer.js';
+import { closePayload, frame, propertySettings } from '@rfc6455/test-support';
+import type { FrameSpec } from '@rfc6455/test-support';
 
 const MAX_PAYLOAD = 64 * 1024;
 

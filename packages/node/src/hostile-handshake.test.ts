@@ -4,7 +4,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from './server.js';
-import { RawPeer, frame, rejection, sleep, upgradeRequest, withServer } from './testing/raw-peer.js';
+import { RawPeer, rejection, sleep, withServer } from './testing/raw-peer.js';
+import { frame, upgradeRequest } from '@rfc6455/test-support';
 
 describe('request heads over the limits (RFC 6455 4.2.1, RFC 6585 5: 431)', () => {
   test('a head over 16 KiB gets 431 and the socket is closed without reading further', async () => {
@@ -203,7 +204,7 @@ describe('request smuggling: message framing (RFC 9112 6.3) and Host (RFC 9112 3
   const withHeaders = (headers: string, body = ''): string =>
     good.replace(/\r\n\r\n$/, `\r\n${headers}\r\n`) + body;
   // A masked text frame "hi": if content were read as frames, this would follow it.
-  const textFrame = frame({ opcode: 1, payload: 'hi' }).toString('latin1');
+  const textFrame = Buffer.from(frame({ opcode: 1, payload: 'hi' })).toString('latin1');
   const cases: [string, string, RegExp][] = [
     ['Content-Length: abc', withHeaders('Content-Length: abc\r\n'), /invalid Content-Length "abc"/],
     [

@@ -6,19 +6,16 @@ import { computeAccept } from '@rfc6455/codec';
 import { WebSocket } from './index.js';
 import { closeServer, echoServer } from './testing/helpers.js';
 import {
-  FrameReader,
   RawPeer,
   assertNoHandlesLeft,
-  closePayload,
-  frame,
   nextConnection,
   observe,
   sleep,
   snapshotHandles,
-  upgradeRequest,
   withServer,
 } from './testing/raw-peer.js';
 import type { Observed } from './testing/raw-peer.js';
+import { closePayload, frame, FrameReader, upgradeRequest } from '@rfc6455/test-support';
 
 type Fault = 'reset' | 'half-close';
 const FAULTS: Fault[] = ['reset', 'half-close'];

@@ -1,9 +1,10 @@
 // `port` mode reads the request head itself (request-head.ts): what a ws user relies on from `req`,
 // and that no byte around the head is lost or read too early.
 import http from 'node:http';
-import { RawPeer, frame, sleep, upgradeRequest, withServer } from './testing/raw-peer.js';
+import { RawPeer, sleep, withServer } from './testing/raw-peer.js';
 import { closeServer, listen } from './testing/helpers.js';
 import type { VerifyClientInfo, WebSocket } from './index.js';
+import { frame, upgradeRequest } from '@rfc6455/test-support';
 
 describe("port mode's request (RFC 6455 4.2.1: the client's opening handshake)", () => {
   test('req is an http.IncomingMessage with url, method, version, raw and folded headers', async () => {

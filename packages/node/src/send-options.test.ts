@@ -5,15 +5,9 @@ import { WebSocket as WsClient, WebSocketServer as WsServer } from 'ws';
 import { computeAccept } from '@rfc6455/codec';
 import { WebSocket } from './index.js';
 import { closeServer, closed, echoServer, listen, once, opened } from './testing/helpers.js';
-import {
-  FrameReader,
-  RawPeer,
-  assertNoHandlesLeft,
-  closePayload,
-  frame,
-  snapshotHandles,
-} from './testing/raw-peer.js';
-import type { ParsedFrame } from './testing/raw-peer.js';
+import { RawPeer, assertNoHandlesLeft, snapshotHandles } from './testing/raw-peer.js';
+import { closePayload, frame, FrameReader } from '@rfc6455/test-support';
+import type { ParsedFrame } from '@rfc6455/test-support';
 
 const DEFLATE_OFFER = 'Sec-WebSocket-Extensions: permessage-deflate\r\n';
 const summary = (f: ParsedFrame) => ({ opcode: f.opcode, fin: f.fin, rsv1: f.rsv1 });

@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WebSocket as WsClient } from 'ws';
 import { WebSocket, WebSocketServer, isOriginAllowed, serializeOrigin } from './index.js';
+import { upgradeRequest } from '@rfc6455/test-support';
 import { closeServer, closed, echoServer, listen, messages, once, opened } from './testing/helpers.js';
 
 function httpListen(server: http.Server): Promise<number> {
@@ -31,8 +32,6 @@ function failure(url: string, options = {}): Promise<string> {
     ws.on('open', () => resolve('opened'));
   });
 }
-const upgradeRequest = (path: string, extra = ''): string =>
-  `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
 
 describe('WebSocketServer modes (RFC 6455 4.2)', () => {
   test('port mode answers plain HTTP with 426 and the version it speaks', async () => {

@@ -4,7 +4,8 @@ import { Readable, Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { WebSocket, createWebSocketStream } from './index.js';
 import { closeServer, closed, listen, opened } from './testing/helpers.js';
-import { RawPeer, assertNoHandlesLeft, frame, snapshotHandles } from './testing/raw-peer.js';
+import { RawPeer, assertNoHandlesLeft, snapshotHandles } from './testing/raw-peer.js';
+import { frame } from '@rfc6455/test-support';
 
 /** A server whose every connection is wrapped in a stream piped into itself (an echo). */
 async function streamEchoServer() {

@@ -2,10 +2,8 @@ import net from 'node:net';
 import { spawn } from 'node:child_process';
 import type { WsMessageEvent } from './index.js';
 import { WebSocket, WsCloseEvent } from './index.js';
+import { frame, upgradeRequest } from '@rfc6455/test-support';
 import { closeServer, closed, echoServer, listen, messages, once, opened } from './testing/helpers.js';
-
-const upgradeRequest = (path = '/'): string =>
-  `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
 
 /** A raw TCP client past the handshake: resolves once the 101 head arrived. */
 async function rawClient(port: number): Promise<net.Socket> {
@@ -26,14 +24,8 @@ async function rawClient(port: number): Promise<net.Socket> {
 }
 
 /** A masked client frame (RFC 6455 5.2) with an all-zero key, so the payload stays readable. */
-function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer {
-  const len = payload.length;
-  const header =
-    len < 126
-      ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len])
-      : Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, len >> 8, len & 0xff]);
-  return Buffer.concat([header, Buffer.alloc(4), payload]);
-}
+const clientFrame = (opcode: number, payload: Buffer, fin = true): Uint8Array =>
+  frame({ opcode, payload, fin, mask: 0 });
 
 describe('the browser-style face (WHATWG WebSocket)', () => {
   test('the seed snippet runs unchanged: onopen sends, onmessage gets a string', async () => {

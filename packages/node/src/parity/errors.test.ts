@@ -1,9 +1,10 @@
 // A peer that breaks the protocol: the 'error' the application sees has ws's class and `code`, the
 // close frame we send has the RFC's code, and 'close' follows. Run against ws and against us.
-import { RawPeer, closePayload, frame } from '../testing/raw-peer.js';
-import type { FrameSpec } from '../testing/raw-peer.js';
+import { RawPeer } from '../testing/raw-peer.js';
 import { LIBS, listenWith, next, shutdown } from '../testing/differential.js';
 import type { DiffSocket } from '../testing/differential.js';
+import { closePayload, frame } from '@rfc6455/test-support';
+import type { FrameSpec } from '@rfc6455/test-support';
 
 interface Case {
   name: string;

@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { frame, upgradeRequest } from '../testing/raw-peer.js';
 import { LIBS, next, shutdown } from '../testing/differential.js';
 import type { DiffServer, DiffSocket, Lib } from '../testing/differential.js';
+import { frame, upgradeRequest } from '@rfc6455/test-support';
 
 const GREETINGS = ['hello', 'second', 'third'];
 

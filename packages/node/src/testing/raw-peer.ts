@@ -1,116 +1,13 @@
-// Hand-made peers for the hostile tests: raw `net` sockets, frames built byte by byte, and checks
-// that a server is still healthy and that nothing (sockets, servers, timers) is left behind.
+// Hand-made peers for the hostile tests: raw `net` sockets (frames come from @rfc6455/test-support),
+// and checks that a server is still healthy and that nothing (sockets, servers, timers) is left behind.
 import net from 'node:net';
 import vm from 'node:vm';
 import v8 from 'node:v8';
 import { WebSocket } from '../index.js';
 import type { ServerOptions, WebSocketServer } from '../index.js';
+import { FrameReader, upgradeRequest } from '@rfc6455/test-support';
+import type { ParsedFrame } from '@rfc6455/test-support';
 import { closeServer, echoServer } from './helpers.js';
-
-export const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
-
-/** An upgrade request; `extra` is more header lines, each ending in \r\n. */
-export function upgradeRequest(path = '/', extra = ''): string {
-  return (
-    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`
-  );
-}
-
-export interface FrameSpec {
-  opcode: number;
-  payload?: Uint8Array | string;
-  fin?: boolean;
-  rsv1?: boolean;
-  rsv2?: boolean;
-  rsv3?: boolean;
-  /** Clients mask (default true); a zero key keeps the payload readable in dumps. */
-  mask?: boolean;
-  maskKey?: number;
-  /** Announce this length instead of the payload's (for lies about the size). */
-  length?: bigint;
-}
-
-/** One frame on the wire, exactly as described (no checks: that is the point). */
-export function frame(spec: FrameSpec): Buffer {
-  const payload =
-    typeof spec.payload === 'string' ? Buffer.from(spec.payload) : Buffer.from(spec.payload ?? []);
-  const length = spec.length ?? BigInt(payload.length);
-  const mask = spec.mask ?? true;
-  let b0 = spec.opcode & 0x0f;
-  if (spec.fin ?? true) b0 |= 0x80;
-  if (spec.rsv1) b0 |= 0x40;
-  if (spec.rsv2) b0 |= 0x20;
-  if (spec.rsv3) b0 |= 0x10;
-  const parts: number[] = [b0];
-  const m = mask ? 0x80 : 0;
-  if (length < 126n) parts.push(m | Number(length));
-  else if (length < 65536n) parts.push(m | 126, Number(length >> 8n) & 0xff, Number(length) & 0xff);
-  else {
-    parts.push(m | 127);
-    for (let shift = 56n; shift >= 0n; shift -= 8n) parts.push(Number((length >> shift) & 0xffn));
-  }
-  const head = Buffer.from(parts);
-  if (!mask) return Buffer.concat([head, payload]);
-  const key = Buffer.alloc(4);
-  key.writeUInt32BE((spec.maskKey ?? 0x12345678) >>> 0);
-  const body = Buffer.from(payload);
-  for (let i = 0; i < body.length; i++) body[i]! ^= key[i & 3]!;
-  return Buffer.concat([head, key, body]);
-}
-
-/** A close frame payload: code (2 bytes, big-endian) and reason. */
-export function closePayload(code: number, reason = ''): Buffer {
-  const b = Buffer.alloc(2 + Buffer.byteLength(reason));
-  b.writeUInt16BE(code);
-  b.write(reason, 2);
-  return b;
-}
-
-export interface ParsedFrame {
-  fin: boolean;
-  rsv1: boolean;
-  opcode: number;
-  payload: Buffer;
-}
-
-/** Incremental parser for what a server sends (unmasked frames). */
-export class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
-  readonly frames: ParsedFrame[] = [];
-  push(chunk: Buffer): ParsedFrame[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    const out: ParsedFrame[] = [];
-    for (;;) {
-      if (this.buf.length < 2) break;
-      const b0 = this.buf[0]!;
-      const b1 = this.buf[1]!;
-      let len = b1 & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (this.buf.length < 4) break;
-        len = this.buf.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (this.buf.length < 10) break;
-        len = Number(this.buf.readBigUInt64BE(2));
-        off = 10;
-      }
-      if (b1 & 0x80) off += 4; // a masked frame from a server is the server's bug; tests look at it
-      if (this.buf.length < off + len) break;
-      const f = {
-        fin: (b0 & 0x80) !== 0,
-        rsv1: (b0 & 0x40) !== 0,
-        opcode: b0 & 0x0f,
-        payload: this.buf.subarray(off, off + len),
-      };
-      this.buf = this.buf.subarray(off + len);
-      out.push(f);
-      this.frames.push(f);
-    }
-    return out;
-  }
-}
 
 /** A raw client socket: everything it received, split into the HTTP head and frames. */
 export class RawPeer {
@@ -195,14 +92,14 @@ export class RawPeer {
       : { code: 1005, reason: '' };
   }
 
-  write(data: Buffer | string): Promise<void> {
+  write(data: Uint8Array | string): Promise<void> {
     return new Promise((resolve, reject) =>
       this.socket.write(data, (err) => (err ? reject(err) : resolve())),
     );
   }
 
   /** Connects and sends `request` (if any); does not wait for an answer. */
-  static connect(port: number, request?: string | Buffer): Promise<RawPeer> {
+  static connect(port: number, request?: string | Uint8Array): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1');
       const peer = new RawPeer(socket);
@@ -227,7 +124,7 @@ export class RawPeer {
 /** The whole answer to a request that the server rejects (status line, headers, body), once it closed. */
 export async function rejection(
   port: number,
-  request: string | Buffer,
+  request: string | Uint8Array,
 ): Promise<{ status: number; text: string }> {
   const peer = await RawPeer.connect(port, request);
   await peer.closed;

@@ -1,6 +1,6 @@
-// Shared fast-check settings for the codec's property tests: a fixed seed by default so that
+// Shared fast-check settings for the property tests: a fixed seed by default so that
 // every run checks the same cases, FC_RUNS / FC_SEED to widen or vary the search.
-// The test passes its environment variables in: code under src/ stays free of Node globals.
+// The test passes its environment variables in, so this module names no Node global.
 
 export interface PropertySettings {
   seed: number;
