@@ -390,9 +390,6 @@ export function getHeader(head: HttpHead, name: string): string | undefined {
   return values.length === 0 ? undefined : values.join(', ');
 }
 
-/** Same as getHeader (the name the contract uses). */
-export const get = getHeader;
-
 /**
  * Splits a comma-separated list (RFC 7230 7) into its trimmed, non-empty elements. Commas inside
  * quoted strings do not split. One pass, no backtracking.
