@@ -19,6 +19,12 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
       eqeqeq: ['error', 'smart'],
+      // A switch over a union names every member (a default does not count), so a new event type or
+      // state fails the lint wherever it is not handled; a switch over a plain string needs a default.
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: true },
+      ],
     },
   },
   {

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { Connection, Utf8Validator, decodeHeader, newFrameHeader, maskInPlace } from '@rfc6455/codec';
+import { Connection, Utf8Validator } from '@rfc6455/codec';
+import { decodeHeader, newFrameHeader, maskInPlace } from '@rfc6455/codec/internal';
 import { maskedFrame, OPCODE } from './loadgen.js';
 
 /** ws's frame parser, a Writable; @types/ws does not declare it, so its shape is stated here. */

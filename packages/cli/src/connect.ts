@@ -148,6 +148,7 @@ function connectError(error: NodeJS.ErrnoException, url: URL): string {
       return `connection reset by ${where} during the handshake`;
     case 'ETIMEDOUT':
       return `connection to ${where} timed out`;
+    case undefined: // not a system error: its message says what went wrong
     default: {
       const status = /Unexpected server response: (\d+)/.exec(error.message);
       if (status !== null) return `handshake rejected by the server: HTTP ${status[1]}`;

@@ -306,6 +306,7 @@ function listenError(error: NodeJS.ErrnoException, options: ServeOptions): Error
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
       return new Error(`cannot listen on ${where}: no such local address`);
+    case undefined: // not a system error: its message says what went wrong
     default:
       return new Error(`cannot listen on ${where}: ${error.message}`);
   }

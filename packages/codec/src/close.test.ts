@@ -4,8 +4,8 @@ import {
   PROTOCOL_ERRORS,
   decodeClosePayload,
   encodeClosePayload,
-  isReceivableCloseCode,
-  isSendableCloseCode,
+  isValidCloseCode as isReceivableCloseCode,
+  isValidCloseCode as isSendableCloseCode,
 } from './close.js';
 
 const allowed = (code: number) =>

@@ -32,16 +32,12 @@ export const MAX_CLOSE_REASON_BYTES = 123;
 /**
  * Codes that may appear in a close frame (7.4.1, 7.4.2): the defined ones except 1004 (reserved),
  * 1005, 1006 and 1015 (never on the wire), the registered 1012-1014, and 3000-4999 for libraries,
- * frameworks and applications. Anything else received is a protocol error (1002).
+ * frameworks and applications. Anything else received is a protocol error (1002). The same set
+ * decides what we may send and what we accept, so there is one check for both.
  */
 export function isValidCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
-
-/** Codes a peer may send us; the same set as isValidCloseCode. */
-export const isReceivableCloseCode = isValidCloseCode;
-/** Codes we may send; the same set as isValidCloseCode. */
-export const isSendableCloseCode = isValidCloseCode;
 
 /** Human description of the codes one may send, for error messages. */
 export const SENDABLE_CLOSE_CODES = '1000-1003, 1007-1014 or 3000-4999';
@@ -57,7 +53,7 @@ export function encodeClosePayload(code?: number, reason = ''): Uint8Array {
     }
     return new Uint8Array(0);
   }
-  if (!Number.isInteger(code) || !isSendableCloseCode(code)) {
+  if (!Number.isInteger(code) || !isValidCloseCode(code)) {
     throw new Error(
       `Close code ${String(code)} may not be sent (RFC 6455 7.4): use ${SENDABLE_CLOSE_CODES}, ` +
         'or no code at all.',
@@ -89,7 +85,7 @@ export function decodeClosePayload(payload: Uint8Array): ClosePayload {
   if (payload.length === 0) return { ok: true, code: CloseCode.NoStatus, reason: '' };
   if (payload.length === 1) return { ok: false, error: 'close-payload-length' };
   const code = (payload[0]! << 8) | payload[1]!;
-  if (!isReceivableCloseCode(code)) return { ok: false, error: 'invalid-close-code' };
+  if (!isValidCloseCode(code)) return { ok: false, error: 'invalid-close-code' };
   const reasonBytes = payload.subarray(2);
   const validator = new Utf8Validator();
   if (validator.push(reasonBytes) !== -1 || !validator.finish())

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Connection } from './connection.js';
 import type { ConnectionOptions, Event } from './connection.js';
 import type { PerMessageDeflate } from './permessage-deflate.js';
-import { isReceivableCloseCode } from './close.js';
+import { isValidCloseCode as isReceivableCloseCode } from './close.js';
 import { Opcode } from './frames.js';
 import { closeOf, concatBytes, frame, propertySettings, readFrames } from '@rfc6455/test-support';
 

@@ -507,6 +507,16 @@ describe('7 Closing the Connection', () => {
     closing.sendClose(1000);
     expect(closing.receiveEof()).toMatchObject([{ code: 1006, initiator: 'local', wasClean: false }]);
   });
+
+  test('CLOSED is final: a close sent after end of stream does not make it CLOSING again', () => {
+    const conn = server();
+    conn.receiveEof();
+    expect(conn.canSend).toBe(true);
+    expect(readFrames(conn.sendClose(1001))).toMatchObject([{ opcode: Opcode.Close, fin: true }]);
+    expect(conn.state).toBe('CLOSED');
+    expect(conn.canSend).toBe(false);
+    expect(conn.shouldCloseTransport).toBe(true);
+  });
 });
 
 describe('API misuse throws with directions', () => {
@@ -546,6 +556,22 @@ describe('API misuse throws with directions', () => {
     expect(conn.sendPing('ok')).toHaveLength(2);
     conn.sendFragment('text', bytesOf('c'), true);
     expect(conn.sendText('d')).toHaveLength(2);
+  });
+
+  test('sendingFragmentKind: the kind of the unfinished fragmented send, null when none', () => {
+    const conn = client();
+    expect(conn.sendingFragmentKind).toBeNull();
+    conn.sendFragment('binary', bytesOf('a'), false);
+    expect(conn.sendingFragmentKind).toBe('binary');
+    conn.sendFragment('binary', bytesOf('b'), false);
+    expect(conn.sendingFragmentKind).toBe('binary');
+    // A refused send changes nothing.
+    expect(() => conn.sendFragment('text', bytesOf('c'), true)).toThrow(/finish that message/);
+    expect(conn.sendingFragmentKind).toBe('binary');
+    conn.sendFragment('binary', bytesOf('c'), true);
+    expect(conn.sendingFragmentKind).toBeNull();
+    conn.sendFragment('text', bytesOf('d'), true);
+    expect(conn.sendingFragmentKind).toBeNull();
   });
 
   test('bad role, and a client without any randomness', () => {

@@ -56,8 +56,22 @@ export interface SendMessageOptions {
 export type ConnectionState = 'OPEN' | 'CLOSING' | 'CLOSED';
 export type CloseInitiator = 'local' | 'peer';
 
-/** What receive() and receiveEof() return. Also exported as Event (which shadows the DOM's Event where imported). */
-export type ConnectionEvent =
+/**
+ * The reading side. Every state but 'open' has given the one close event and parses nothing more.
+ * 'closed': the peer's close frame arrived (RFC 6455 7.1.4); 'failed': the peer broke the protocol
+ * (7.1.7); 'ended': the transport's stream ended (whatever came before: the TCP connection is gone).
+ */
+type Reading = 'open' | 'closed' | 'failed' | 'ended';
+
+/**
+ * Our close frame: not made; 'queued' in output behind what the handlers still send (the reply to
+ * the peer's close, or the close after a violation); 'out': handed to the transport, so nothing may
+ * follow it (RFC 6455 5.5.1).
+ */
+type OurClose = 'none' | 'queued' | 'out';
+
+/** What receive() and receiveEof() return. The name shadows the DOM's Event where imported: alias it if needed. */
+export type Event =
   /** A whole text message, validated UTF-8; a view into the received chunk when it lay in one. */
   | { type: 'text'; data: Uint8Array }
   | { type: 'binary'; data: Uint8Array }
@@ -76,8 +90,6 @@ export type ConnectionEvent =
       /** With `error` 'inflate-failed': what the decompressor said, and its own error code if any. */
       detail?: { message: string; code?: string };
     };
-
-export type Event = ConnectionEvent;
 
 export type CloseEvent = Extract<Event, { type: 'close' }>;
 
@@ -114,19 +126,15 @@ export class Connection {
   private readonly deflate: PerMessageDeflate | null;
   private readonly randomFill: ((bytes: Uint8Array) => void) | null;
 
-  private _state: ConnectionState = 'OPEN';
-  private _shouldCloseTransport = false;
-  /** Our close frame exists: returned by sendClose() or queued in output. */
-  private sentClose = false;
+  // The closing handshake as two small state machines; state, canSend and shouldCloseTransport
+  // are derived from them. tungstenite's Active is (open, none), ClosedByUs (open, out), ClosedByPeer
+  // (closed, queued), CloseAcknowledged (closed, out); wsproto's LOCAL_CLOSING is (open, out).
+  private reading: Reading = 'open';
   /**
-   * Our close frame has left the codec (sendClose() returned it, or takeOutput() did). Until then
-   * data may still be sent: it is written before the queued close frame, so a message handler
-   * can still answer the messages that arrived in the same chunk as a close or a violation.
+   * Until our close frame is 'out', data may still be sent: it is written before the queued close
+   * frame, so a message handler can answer the messages that arrived with a close or a violation.
    */
-  private closeHandedOut = false;
-  private closeEmitted = false;
-  /** Set after a close frame or a violation: nothing more is parsed. */
-  private stopped = false;
+  private ourClose: OurClose = 'none';
 
   // Reading: the frame header, possibly gathered across chunks.
   private readonly header = newFrameHeader();
@@ -158,8 +166,8 @@ export class Connection {
   /** Where the pending auto-pong sits in output (at most one: RFC 6455 5.5.3 allows answering the latest ping only). */
   private pongIndex = -1;
   private pongCount = 0;
-  /** Opcode of the fragmented message being sent, 0 when none. */
-  private sendingOpcode = 0;
+  /** The kind of the fragmented message being sent (sendFragment without fin), null when none. */
+  private _sendingFragmentKind: 'text' | 'binary' | null = null;
   /** Client only, allocated at the first masked frame (servers never mask). */
   private keyPool: Uint8Array | null = null;
   private keyPoolPos = KEY_POOL_SIZE;
@@ -194,8 +202,10 @@ export class Connection {
     return (this._utf8 ??= new Utf8Validator());
   }
 
+  /** RFC 6455 7.1.3 and 7.1.4: CLOSING once our close frame is out, CLOSED once reading has stopped. */
   get state(): ConnectionState {
-    return this._state;
+    if (this.reading !== 'open') return 'CLOSED';
+    return this.ourClose === 'none' ? 'OPEN' : 'CLOSING';
   }
 
   /**
@@ -203,12 +213,31 @@ export class Connection {
    * violation arrives, the messages delivered with it can still be answered ahead of the close frame.
    */
   get canSend(): boolean {
-    return !this.closeHandedOut;
+    return this.ourClose !== 'out';
   }
 
   /** True once this side should end the TCP connection (RFC 6455 7.1.1: the server first; a failed connection at once). */
   get shouldCloseTransport(): boolean {
-    return this._shouldCloseTransport;
+    const reading = this.reading;
+    switch (reading) {
+      case 'open':
+        return false;
+      case 'closed':
+        return this.isServer;
+      case 'failed':
+      case 'ended':
+        return true;
+      default:
+        return unreachable(reading);
+    }
+  }
+
+  /**
+   * The kind of the fragmented message being sent: set by sendFragment(kind, data, false), null again
+   * after its fin. While it is set, sendText/sendBinary throw and sendFragment must use this kind.
+   */
+  get sendingFragmentKind(): 'text' | 'binary' | null {
+    return this._sendingFragmentKind;
   }
 
   /**
@@ -218,11 +247,11 @@ export class Connection {
    */
   receive(chunk: Uint8Array): Event[] {
     const events: Event[] = [];
-    if (this.stopped) return events;
+    if (this.reading !== 'open') return events;
     this.events = events;
     const end = chunk.length;
     let pos = 0;
-    while (pos < end && !this.stopped) {
+    while (pos < end && this.reading === 'open') {
       if (!this.inPayload) {
         let n: number;
         if (this.headerFill === 0) {
@@ -276,17 +305,15 @@ export class Connection {
 
   /** The transport saw the end of the stream. A close event (1006) if the closing handshake did not complete. */
   receiveEof(): Event[] {
-    this.stopped = true;
-    this._state = 'CLOSED';
-    this._shouldCloseTransport = true;
-    if (this.closeEmitted) return [];
-    this.closeEmitted = true;
+    const emitted = this.reading !== 'open';
+    this.reading = 'ended';
+    if (emitted) return [];
     return [
       {
         type: 'close',
         code: CloseCode.Abnormal,
         reason: 'The connection ended without a closing handshake',
-        initiator: this.sentClose ? 'local' : 'peer',
+        initiator: this.ourClose === 'none' ? 'peer' : 'local',
         wasClean: false,
       },
     ];
@@ -300,7 +327,7 @@ export class Connection {
   takeOutput(): Uint8Array[] {
     const output = this.output;
     if (output.length === 0) return [];
-    if (this.sentClose) this.closeHandedOut = true;
+    if (this.ourClose === 'queued') this.ourClose = 'out';
     this.output = [];
     this.pongIndex = -1;
     this.pongCount = 0;
@@ -330,16 +357,17 @@ export class Connection {
     this.checkCanSend('sendFragment');
     const opcode = kind === 'text' ? Opcode.Text : Opcode.Binary;
     let wireOpcode: number = opcode;
-    if (this.sendingOpcode !== 0) {
-      if (this.sendingOpcode !== opcode) {
+    const sending = this._sendingFragmentKind;
+    if (sending !== null) {
+      if (sending !== kind) {
         throw new Error(
-          `sendFragment('${kind}') while a ${this.sendingOpcode === Opcode.Text ? 'text' : 'binary'} message is ` +
+          `sendFragment('${kind}') while a ${sending} message is ` +
             'being sent: finish that message (fin = true) before starting another.',
         );
       }
       wireOpcode = Opcode.Continuation;
     }
-    this.sendingOpcode = fin ? 0 : opcode;
+    this._sendingFragmentKind = fin ? null : kind;
     return this.frame(wireOpcode, data, fin, false);
   }
 
@@ -358,16 +386,14 @@ export class Connection {
    * always is, automatically). No code sends an empty close payload (the peer sees 1005).
    */
   sendClose(code?: number, reason?: string): Uint8Array[] {
-    if (this.sentClose) {
+    if (this.ourClose !== 'none') {
       throw new Error(
-        `sendClose: this connection already sent its close frame (state ${this._state}); ` +
+        `sendClose: this connection already sent its close frame (state ${this.state}); ` +
           'a connection closes once. Check state === "OPEN" before closing.',
       );
     }
     const payload = encodeClosePayload(code, reason);
-    this.sentClose = true;
-    this.closeHandedOut = true;
-    this._state = 'CLOSING';
+    this.ourClose = 'out';
     return this.frame(Opcode.Close, payload, true, false);
   }
 
@@ -484,7 +510,7 @@ export class Connection {
     if (opcode === Opcode.Ping) {
       this.events.push({ type: 'ping', data: payload });
       // RFC 6455 5.5.2: answer with the same payload, unless our close frame is out.
-      if (this.autoPong && !this.sentClose) this.queuePong(payload);
+      if (this.autoPong && this.ourClose === 'none') this.queuePong(payload);
     } else if (opcode === Opcode.Pong) {
       this.events.push({ type: 'pong', data: payload });
     } else {
@@ -499,36 +525,33 @@ export class Connection {
       this.fail(close.error);
       return;
     }
-    this.stopped = true;
     let initiator: CloseInitiator = 'local';
-    if (!this.sentClose) {
+    if (this.ourClose === 'none') {
       initiator = 'peer';
-      this.sentClose = true;
       // Echo the code (5.5.1); no code received, none sent.
-      const reply = encodeClosePayload(close.code === CloseCode.NoStatus ? undefined : close.code);
-      this.output.push(...this.frame(Opcode.Close, reply, true, false));
+      this.queueClose(encodeClosePayload(close.code === CloseCode.NoStatus ? undefined : close.code));
     }
-    this._state = 'CLOSED';
-    // RFC 6455 7.1.1: the server ends TCP first; the client waits for it.
-    this._shouldCloseTransport = this.isServer;
-    this.emitClose(close.code, close.reason, initiator, true, undefined);
+    // RFC 6455 7.1.1: the server ends TCP first; the client waits for it (see shouldCloseTransport).
+    this.stopReading('closed', close.code, close.reason, initiator, true, undefined);
   }
 
   /** RFC 6455 7.1.7: fail the connection for a peer's violation, through the one table. Returns false. */
   private fail(kind: ProtocolErrorKind, detail?: { message: string; code?: string }): false {
     const { code, reason } = PROTOCOL_ERRORS[kind];
-    this.stopped = true;
-    if (!this.sentClose) {
-      this.sentClose = true;
-      this.output.push(...this.frame(Opcode.Close, encodeClosePayload(code, reason), true, false));
-    }
-    this._state = 'CLOSED';
-    this._shouldCloseTransport = true;
-    this.emitClose(code, reason, 'local', false, kind, detail);
+    if (this.ourClose === 'none') this.queueClose(encodeClosePayload(code, reason));
+    this.stopReading('failed', code, reason, 'local', false, kind, detail);
     return false;
   }
 
-  private emitClose(
+  /** Our close frame goes into output, behind what is queued (and what handlers send before the next takeOutput()). */
+  private queueClose(payload: Uint8Array): void {
+    this.ourClose = 'queued';
+    this.output.push(...this.frame(Opcode.Close, payload, true, false));
+  }
+
+  /** Called once, from receive(): nothing more is parsed, and the one close event goes out. */
+  private stopReading(
+    reading: 'closed' | 'failed',
     code: number,
     reason: string,
     initiator: CloseInitiator,
@@ -536,8 +559,7 @@ export class Connection {
     error: ProtocolErrorKind | undefined,
     detail?: { message: string; code?: string },
   ): void {
-    if (this.closeEmitted) return;
-    this.closeEmitted = true;
+    this.reading = reading;
     this._messagePieces?.clear();
     this._framePieces?.clear();
     const event: CloseEvent = { type: 'close', code, reason, initiator, wasClean };
@@ -566,7 +588,7 @@ export class Connection {
     options: SendMessageOptions | undefined,
   ): Uint8Array[] {
     this.checkCanSend(method);
-    if (this.sendingOpcode !== 0) {
+    if (this._sendingFragmentKind !== null) {
       throw new Error(
         `${method}: a fragmented message is being sent; finish it with sendFragment(kind, data, true) first.`,
       );
@@ -591,9 +613,9 @@ export class Connection {
   }
 
   private checkCanSend(method: string): void {
-    if (this.closeHandedOut) {
+    if (this.ourClose === 'out') {
       throw new Error(
-        `${method}: this connection already sent its close frame (state ${this._state}), and nothing may ` +
+        `${method}: this connection already sent its close frame (state ${this.state}), and nothing may ` +
           'follow it (RFC 6455 5.5.1). Check canSend before sending.',
       );
     }
@@ -613,4 +635,9 @@ export class Connection {
     this.keyPoolPos += 4;
     return key;
   }
+}
+
+/** The default branch of a switch that covers every member of a union: a compile error if one is missing. */
+function unreachable(value: never): never {
+  throw new Error(`unreachable: ${String(value)}`);
 }

@@ -1,16 +1,23 @@
 import fc from 'fast-check';
 import { base64Decode } from './base64.js';
 import {
-  STATUS_TEXT,
   acceptServerHandshake,
-  buildErrorResponse,
-  buildHttpResponse,
   checkServerResponse,
   computeAccept,
   createClientRequest,
   type ServerHandshakeOptions,
 } from './handshake.js';
-import { HeadParser, getHeader, getHeaderValues, headFromRaw, parseHead, type HttpHead } from './http.js';
+import {
+  HeadParser,
+  STATUS_TEXT,
+  buildErrorResponse,
+  buildHttpResponse,
+  getHeader,
+  getHeaderValues,
+  headFromRaw,
+  parseHead,
+  type HttpHead,
+} from './http.js';
 import type { PerMessageDeflateClientOptions, PerMessageDeflateServerOptions } from './permessage-deflate.js';
 import { propertySettings } from '@rfc6455/test-support';
 

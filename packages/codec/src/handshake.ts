@@ -4,14 +4,19 @@
 import { base64Encode, base64EncodeInto, isBase64Char } from './base64.js';
 import { formatExtensions, parseExtensionHeaders } from './extensions.js';
 import {
+  buildErrorResponse,
+  checkHeader,
   countHeader,
   firstHeader,
   getHeaderValues,
   headerHasToken,
+  headerPairs,
   isToken,
   isValidHeaderValue,
   isValidHost,
+  latin1Bytes,
   splitList,
+  type HeaderList,
   type HttpHead,
 } from './http.js';
 import {
@@ -26,7 +31,6 @@ import {
   type PerMessageDeflateServerOptions,
 } from './permessage-deflate.js';
 import { sha1Into } from './sha1.js';
-import { encodeUtf8 } from './text.js';
 
 /** RFC 6455 1.3: the GUID appended to the key before hashing. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -53,80 +57,6 @@ function writeAccept(key: string, out: Uint8Array, at: number): void {
   hashInput.set(GUID_BYTES, key.length);
   sha1Into(hashInput, digest);
   base64EncodeInto(digest, out, at);
-}
-
-/** Header fields as ordered pairs or as a record. */
-export type HeaderList = readonly (readonly [string, string])[] | Readonly<Record<string, string>>;
-
-// ---------------------------------------------------------------------------------------------
-// HTTP responses
-
-export const STATUS_TEXT: Readonly<Record<number, string>> = {
-  101: 'Switching Protocols',
-  200: 'OK',
-  301: 'Moved Permanently',
-  302: 'Found',
-  307: 'Temporary Redirect',
-  308: 'Permanent Redirect',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  410: 'Gone',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  426: 'Upgrade Required',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  505: 'HTTP Version Not Supported',
-};
-
-/**
- * Serialises a complete HTTP/1.1 response: status line, headers, empty line, body. Throws when a
- * header name is not a token or a value holds CR, LF or another control character.
- */
-export function buildHttpResponse(status: number, headers: HeaderList = [], body?: Uint8Array): Uint8Array {
-  if (!Number.isInteger(status) || status < 100 || status > 999) {
-    throw new Error(`HTTP status must be a three-digit integer, got ${String(status)}`);
-  }
-  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
-  for (const [name, value] of headerPairs(headers)) {
-    checkHeader(name, value);
-    head += `${name}: ${value}\r\n`;
-  }
-  head += '\r\n';
-  const headBytes = latin1Bytes(head);
-  if (body === undefined || body.length === 0) return headBytes;
-  const out = new Uint8Array(headBytes.length + body.length);
-  out.set(headBytes, 0);
-  out.set(body, headBytes.length);
-  return out;
-}
-
-/**
- * An error response with a short text body saying what was wrong: Content-Type text/plain,
- * Content-Length, Connection: close, then `headers` (e.g. Allow, WWW-Authenticate, Retry-After).
- * The transport uses it for every refusal (401, 403, 404, 431, ...).
- */
-export function buildErrorResponse(status: number, message: string, headers: HeaderList = []): Uint8Array {
-  const body = encodeUtf8(message.endsWith('\n') ? message : message + '\n');
-  return buildHttpResponse(
-    status,
-    [
-      ['Content-Type', 'text/plain; charset=utf-8'],
-      ['Content-Length', String(body.length)],
-      ['Connection', 'close'],
-      ...headerPairs(headers),
-    ],
-    body,
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -628,23 +558,6 @@ function fillRandom(bytes: Uint8Array, randomFill: ((bytes: Uint8Array) => void)
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-function headerPairs(headers: HeaderList): [string, string][] {
-  if (Array.isArray(headers))
-    return (headers as readonly (readonly [string, string])[]).map(([n, v]) => [n, v]);
-  return Object.entries(headers as Readonly<Record<string, string>>);
-}
-
-function checkHeader(name: string, value: string): void {
-  if (typeof name !== 'string' || !isToken(name)) {
-    throw new Error(`header name ${JSON.stringify(name)} is not an HTTP token`);
-  }
-  if (typeof value !== 'string' || !isValidHeaderValue(value)) {
-    throw new Error(
-      `value of header ${name} holds CR, LF or another control character (or is not a string); remove them`,
-    );
-  }
-}
-
 function isVisibleAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -657,11 +570,4 @@ function isVisibleAscii(text: string): boolean {
 function printable(text: string): string {
   const cut = text.length > 64 ? text.slice(0, 64) + '...' : text;
   return JSON.stringify(cut);
-}
-
-// One byte per char (only called on validated header text: every char is <= 0xff).
-function latin1Bytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
 }

@@ -5,7 +5,7 @@ import {
   countHeader,
   equalsIgnoringAsciiCase,
   firstHeader,
-  get,
+  getHeader as get,
   getHeader,
   getHeaderValues,
   headFromRaw,

@@ -1,7 +1,8 @@
 // Incremental HTTP/1.1 message head parser (RFC 7230 section 3) and header helpers for the handshake.
 // Linear in the input: every byte is scanned once for CRLF, and parsing runs once on the finished head.
+// Also the HTTP responses: the serialiser behind the 101, and every refusal.
 
-import { decodeUtf8 } from './text.js';
+import { decodeUtf8, encodeUtf8 } from './text.js';
 
 /** A parsed HTTP request or response head. */
 export interface HttpHead {
@@ -389,9 +390,6 @@ export function getHeader(head: HttpHead, name: string): string | undefined {
   return values.length === 0 ? undefined : values.join(', ');
 }
 
-/** Same as getHeader (the name the contract uses). */
-export const get = getHeader;
-
 /**
  * Splits a comma-separated list (RFC 7230 7) into its trimmed, non-empty elements. Commas inside
  * quoted strings do not split. One pass, no backtracking.
@@ -494,4 +492,104 @@ export function headFromRaw(fields: {
   if (fields.status !== undefined) head.status = fields.status;
   if (fields.statusText !== undefined) head.statusText = fields.statusText;
   return head;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP responses: the 101 (handshake.ts) and every refusal
+
+/** Header fields as ordered pairs or as a record. */
+export type HeaderList = readonly (readonly [string, string])[] | Readonly<Record<string, string>>;
+
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  101: 'Switching Protocols',
+  200: 'OK',
+  301: 'Moved Permanently',
+  302: 'Found',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  426: 'Upgrade Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
+};
+
+/**
+ * Serialises a complete HTTP/1.1 response: status line, headers, empty line, body. Throws when a
+ * header name is not a token or a value holds CR, LF or another control character.
+ */
+export function buildHttpResponse(status: number, headers: HeaderList = [], body?: Uint8Array): Uint8Array {
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new Error(`HTTP status must be a three-digit integer, got ${String(status)}`);
+  }
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
+  for (const [name, value] of headerPairs(headers)) {
+    checkHeader(name, value);
+    head += `${name}: ${value}\r\n`;
+  }
+  head += '\r\n';
+  const headBytes = latin1Bytes(head);
+  if (body === undefined || body.length === 0) return headBytes;
+  const out = new Uint8Array(headBytes.length + body.length);
+  out.set(headBytes, 0);
+  out.set(body, headBytes.length);
+  return out;
+}
+
+/**
+ * An error response with a short text body saying what was wrong: Content-Type text/plain,
+ * Content-Length, Connection: close, then `headers` (e.g. Allow, WWW-Authenticate, Retry-After).
+ * The transport uses it for every refusal (401, 403, 404, 431, ...).
+ */
+export function buildErrorResponse(status: number, message: string, headers: HeaderList = []): Uint8Array {
+  const body = encodeUtf8(message.endsWith('\n') ? message : message + '\n');
+  return buildHttpResponse(
+    status,
+    [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(body.length)],
+      ['Connection', 'close'],
+      ...headerPairs(headers),
+    ],
+    body,
+  );
+}
+
+/** Header fields as pairs (copied), whichever form they were given in. */
+export function headerPairs(headers: HeaderList): [string, string][] {
+  if (Array.isArray(headers))
+    return (headers as readonly (readonly [string, string])[]).map(([n, v]) => [n, v]);
+  return Object.entries(headers as Readonly<Record<string, string>>);
+}
+
+/** Throws, saying what to fix, unless `name` is a token and `value` a valid field value (no CR/LF: no header injection). */
+export function checkHeader(name: string, value: string): void {
+  if (typeof name !== 'string' || !isToken(name)) {
+    throw new Error(`header name ${JSON.stringify(name)} is not an HTTP token`);
+  }
+  if (typeof value !== 'string' || !isValidHeaderValue(value)) {
+    throw new Error(
+      `value of header ${name} holds CR, LF or another control character (or is not a string); remove them`,
+    );
+  }
+}
+
+// One byte per char (only called on validated header text: every char is <= 0xff).
+export function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
 }

@@ -1,12 +1,93 @@
-export * from './base64.js';
-export * from './close.js';
-export * from './connection.js';
-export * from './extensions.js';
-export * from './frames.js';
-export * from './handshake.js';
-export * from './http.js';
-export * from './limits.js';
-export * from './permessage-deflate.js';
-export * from './sha1.js';
-export * from './text.js';
-export * from './utf8.js';
+// @rfc6455/codec: the public API, listed by name. Each name here is in README.md and follows semver;
+// what only this repository's transports, tests and benchmarks need is in internal.ts
+// ('@rfc6455/codec/internal'). index.test.ts fails when this list and the README disagree.
+
+// The connection state machine (RFC 6455 5 to 7).
+export { Connection } from './connection.js';
+export type {
+  CloseEvent,
+  CloseInitiator,
+  ConnectionOptions,
+  ConnectionState,
+  Event,
+  Role,
+  SendMessageOptions,
+} from './connection.js';
+export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
+export type { Limits } from './limits.js';
+export { MAX_CONTROL_PAYLOAD } from './frames.js';
+
+// Close codes and the violation table (RFC 6455 7.4).
+export {
+  CloseCode,
+  MAX_CLOSE_REASON_BYTES,
+  PROTOCOL_ERRORS,
+  decodeClosePayload,
+  encodeClosePayload,
+  isValidCloseCode,
+} from './close.js';
+export type { ClosePayload, ProtocolErrorKind } from './close.js';
+
+// The opening handshake (RFC 6455 4).
+export {
+  WEBSOCKET_GUID,
+  acceptServerHandshake,
+  checkServerResponse,
+  computeAccept,
+  createClientRequest,
+} from './handshake.js';
+export type {
+  ClientHandshakeResult,
+  ClientRequest,
+  ClientRequestOptions,
+  ServerHandshakeOptions,
+  ServerHandshakeResult,
+} from './handshake.js';
+
+// HTTP/1.1 heads, header helpers and responses.
+export {
+  DEFAULT_MAX_HEADERS,
+  DEFAULT_MAX_HEAD_BYTES,
+  HeadParser,
+  STATUS_TEXT,
+  buildErrorResponse,
+  buildHttpResponse,
+  countHeader,
+  equalsIgnoringAsciiCase,
+  firstHeader,
+  getHeader,
+  getHeaderValues,
+  headFromRaw,
+  headerHasToken,
+  isToken,
+  isValidHeaderValue,
+  parseHead,
+  splitList,
+} from './http.js';
+export type { HeadLimits, HeadParseResult, HeaderList, HttpHead } from './http.js';
+
+// Extensions (RFC 6455 9.1) and permessage-deflate negotiation (RFC 7692).
+export { formatExtensions, parseExtensionHeaders, parseExtensions } from './extensions.js';
+export type { Extension, ExtensionListResult, ExtensionParam } from './extensions.js';
+export {
+  acceptDeflateOffers,
+  checkDeflateResponse,
+  createDeflateOffer,
+  validateDeflateClientOptions,
+  validateDeflateServerOptions,
+} from './permessage-deflate.js';
+export type {
+  DeflateResponseResult,
+  InflateResult,
+  MessageCompressor,
+  MessageDecompressor,
+  PerMessageDeflate,
+  PerMessageDeflateClientOptions,
+  PerMessageDeflateParams,
+  PerMessageDeflateServerOptions,
+} from './permessage-deflate.js';
+
+// UTF-8 (RFC 3629; RFC 6455 8.1).
+export { Utf8Validator, isValidUtf8 } from './utf8.js';
+export type { Utf8State } from './utf8.js';
+export { decodeUtf8, encodeUtf8 } from './text.js';

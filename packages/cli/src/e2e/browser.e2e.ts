@@ -421,7 +421,10 @@ describe('@rfc6455/codec inside the page', () => {
       // 'neutral' resolves no Node built-ins: an import of node:* or Buffer would fail the bundle.
       platform: 'neutral',
       target: 'es2022',
-      alias: { '@rfc6455/codec': join(repoRoot, 'packages', 'codec', 'src', 'index.ts') },
+      alias: {
+        '@rfc6455/codec': join(repoRoot, 'packages', 'codec', 'src', 'index.ts'),
+        '@rfc6455/codec/internal': join(repoRoot, 'packages', 'codec', 'src', 'internal.ts'),
+      },
       // No comments, so that the check below looks at code only.
       minifyWhitespace: true,
       legalComments: 'none',

@@ -1,8 +1,9 @@
 // A fixed conversation between a client and a server Connection of @rfc6455/codec, reduced to a
 // transcript of strings (bytes as hex). The e2e test runs it in Node and, bundled without Node, in a
 // Chromium page: both transcripts must be identical, byte for byte. Only ECMAScript built-ins here.
-import { Connection, Opcode, decodeHeader, encodeFrame, newFrameHeader } from '@rfc6455/codec';
+import { Connection } from '@rfc6455/codec';
 import type { Event } from '@rfc6455/codec';
+import { Opcode, decodeHeader, encodeFrame, newFrameHeader } from '@rfc6455/codec/internal';
 
 function hex(bytes: Uint8Array): string {
   let out = '';
