@@ -163,7 +163,6 @@ export class WebSocket extends EventEmitter {
   private _maxBuffered = 0;
   /** Closed for not reading (maxBufferedAmount): 'close' reports 1008. */
   private _closedSlowPeer = false;
-  private _fragmentKind: 'text' | 'binary' | null = null;
   private _closeTimeout = DEFAULT_CLOSE_TIMEOUT;
   private _closeTimer: NodeJS.Timeout | null = null;
   private _keepalive: { interval: number; timeout: number } | null = null;
@@ -657,11 +656,12 @@ export class WebSocket extends EventEmitter {
     const fin = opts.fin ?? true;
     const conn = this._conn as Connection;
     let frames: Uint8Array[];
-    if (this._fragmentKind !== null || !fin) {
-      const kind = this._fragmentKind ?? (binary ? 'binary' : 'text');
+    // A fragmented message under way keeps the type of its first fragment (the codec's record).
+    const sending = conn.sendingFragmentKind;
+    if (sending !== null || !fin) {
+      const kind = sending ?? (binary ? 'binary' : 'text');
       const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data);
       frames = conn.sendFragment(kind, bytes, fin);
-      this._fragmentKind = fin ? null : kind;
     } else {
       const per = opts.compress === false ? { compress: false } : undefined;
       if (binary) {
