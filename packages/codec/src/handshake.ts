@@ -4,6 +4,8 @@
 import { base64Encode, base64EncodeInto, isBase64Char } from './base64.js';
 import { formatExtensions, parseExtensionHeaders } from './extensions.js';
 import {
+  DEFAULT_MAX_HEADERS,
+  DEFAULT_MAX_HEAD_BYTES,
   buildErrorResponse,
   checkHeader,
   countHeader,
@@ -62,6 +64,40 @@ function writeAccept(key: string, out: Uint8Array, at: number): void {
 // ---------------------------------------------------------------------------------------------
 // Server side (RFC 6455 4.2)
 
+/**
+ * Every way an upgrade request can be refused, with its status (RFC 6455 4.2.1, 4.4; RFC 9112) and
+ * the reason's gist. The server handshake refuses through this one table (compare PROTOCOL_ERRORS
+ * for frames); a refusal's `reason` may add details (the value that was wrong).
+ */
+export const HANDSHAKE_ERRORS = {
+  'method-not-get': { status: 405, reason: 'the WebSocket handshake must be a GET request' },
+  'http-version': { status: 400, reason: 'the WebSocket handshake needs HTTP/1.1 or later' },
+  'too-many-headers': { status: 431, reason: 'too many header fields' },
+  'head-too-large': { status: 431, reason: 'the request head is too large' },
+  'ambiguous-length': {
+    status: 400,
+    reason: 'the message length is ambiguous or unknown (RFC 9112 6.3)',
+  },
+  'request-content': {
+    status: 400,
+    reason: 'an upgrade request must not have content: the bytes after the head are WebSocket frames',
+  },
+  'missing-host': { status: 400, reason: 'missing Host header' },
+  'duplicate-host': { status: 400, reason: 'more than one Host header' },
+  'invalid-host': { status: 400, reason: 'invalid Host header: it must be host[:port] (RFC 9112 3.2)' },
+  'missing-upgrade': { status: 400, reason: 'missing Upgrade: websocket header' },
+  'upgrade-not-websocket': { status: 400, reason: 'Upgrade header does not name websocket' },
+  'connection-not-upgrade': { status: 400, reason: 'Connection header does not include Upgrade' },
+  'unsupported-version': { status: 426, reason: 'this server speaks Sec-WebSocket-Version 13' },
+  'missing-key': { status: 400, reason: 'missing Sec-WebSocket-Key header' },
+  'duplicate-key': { status: 400, reason: 'more than one Sec-WebSocket-Key header' },
+  'invalid-key': { status: 400, reason: 'Sec-WebSocket-Key must be the base64 encoding of 16 bytes' },
+  'invalid-subprotocol': { status: 400, reason: 'invalid subprotocol name in Sec-WebSocket-Protocol' },
+  'invalid-extensions': { status: 400, reason: 'Sec-WebSocket-Extensions does not parse' },
+} as const satisfies Record<string, { status: number; reason: string }>;
+
+export type HandshakeErrorKind = keyof typeof HANDSHAKE_ERRORS;
+
 export interface ServerHandshakeOptions {
   /**
    * Picks one of the subprotocols the client offered (in its order), or null/undefined for none.
@@ -73,7 +109,10 @@ export interface ServerHandshakeOptions {
   perMessageDeflate?: boolean | PerMessageDeflateServerOptions;
   /** Extra headers for the 101 response (not the ones the handshake sets itself). */
   headers?: HeaderList;
-  /** For HeadParser users: the same limits, so one options object serves both steps. */
+  /**
+   * The same limits as HeadParser's, so one options object serves both steps; checked here too, for
+   * heads another parser read (431 past either). Defaults: DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS.
+   */
   maxHeadBytes?: number;
   maxHeaders?: number;
 }
@@ -92,6 +131,8 @@ export type ServerHandshakeResult =
     }
   | {
       ok: false;
+      /** Which rule the request broke (HANDSHAKE_ERRORS). */
+      kind: HandshakeErrorKind;
       status: number;
       /** What was wrong, for logs and the response body. */
       reason: string;
@@ -136,35 +177,36 @@ export function acceptServerHandshake(
 
   // 4.2.1 item 1: an HTTP/1.1 or higher GET request.
   if (request.method !== 'GET') {
-    return reject(405, `the WebSocket handshake must be a GET request, not ${request.method}`, [
-      ['Allow', 'GET'],
-    ]);
+    return reject('method-not-get', `not ${request.method}`, [['Allow', 'GET']]);
   }
   if (!isHttp11OrLater(request.version)) {
-    return reject(400, `the WebSocket handshake needs HTTP/1.1 or later, not HTTP/${request.version}`);
+    return reject('http-version', `not HTTP/${request.version}`);
+  }
+  const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
+  if (request.headers.length > maxHeaders) {
+    return reject('too-many-headers', `more than ${maxHeaders}`);
+  }
+  const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
+  if (headSize(request) > maxHeadBytes) {
+    return reject('head-too-large', `more than ${maxHeadBytes} bytes`);
   }
   const framing = checkFraming(request);
-  if (framing !== null) return reject(400, framing);
+  if (framing !== null) return reject(framing[0], framing[1]);
   // 4.2.1 item 2 (and RFC 9112 3.2: exactly one Host, with a valid value, else 400).
   // Counted and looked up in place: a well-formed request allocates nothing here.
   const hosts = countHeader(request, 'Host');
-  if (hosts === 0) return reject(400, 'missing Host header');
-  if (hosts > 1) return reject(400, 'more than one Host header');
+  if (hosts === 0) return reject('missing-host');
+  if (hosts > 1) return reject('duplicate-host');
   const host = firstHeader(request, 'Host')!;
   if (!isValidHost(host)) {
-    return reject(400, `invalid Host header ${printable(host)}: it must be host[:port] (RFC 9112 3.2)`);
+    return reject('invalid-host', printable(host));
   }
   // 4.2.1 items 3 and 4.
   if (!headerHasToken(request, 'Upgrade', 'websocket')) {
-    return reject(
-      400,
-      countHeader(request, 'Upgrade') === 0
-        ? 'missing Upgrade: websocket header'
-        : 'Upgrade header does not name websocket',
-    );
+    return reject(countHeader(request, 'Upgrade') === 0 ? 'missing-upgrade' : 'upgrade-not-websocket');
   }
   if (!headerHasToken(request, 'Connection', 'upgrade')) {
-    return reject(400, 'Connection header does not include Upgrade');
+    return reject('connection-not-upgrade');
   }
   // 4.2.1 item 6, 4.4: any other version gets 426 and the version we speak.
   if (
@@ -176,14 +218,14 @@ export function acceptServerHandshake(
       versions.length === 0
         ? 'missing Sec-WebSocket-Version'
         : `unsupported Sec-WebSocket-Version ${versions.join(', ')}`;
-    return reject(426, `${got}; this server speaks version 13`, [['Sec-WebSocket-Version', '13']]);
+    return reject('unsupported-version', got, [['Sec-WebSocket-Version', '13']]);
   }
   // 4.2.1 item 5: exactly one key, base64 of 16 bytes.
   const keys = countHeader(request, 'Sec-WebSocket-Key');
-  if (keys === 0) return reject(400, 'missing Sec-WebSocket-Key header');
-  if (keys > 1) return reject(400, 'more than one Sec-WebSocket-Key header');
+  if (keys === 0) return reject('missing-key');
+  if (keys > 1) return reject('duplicate-key');
   const key = firstHeader(request, 'Sec-WebSocket-Key')!;
-  if (!isValidKey(key)) return reject(400, 'Sec-WebSocket-Key must be the base64 encoding of 16 bytes');
+  if (!isValidKey(key)) return reject('invalid-key');
 
   // 4.2.1 item 8: subprotocols, a list of tokens.
   const offered: string[] = [];
@@ -193,8 +235,7 @@ export function acceptServerHandshake(
       : getHeaderValues(request, 'Sec-WebSocket-Protocol');
   for (const value of protocolFields) {
     for (const element of splitList(value)) {
-      if (!isToken(element))
-        return reject(400, `invalid subprotocol name in Sec-WebSocket-Protocol: ${printable(element)}`);
+      if (!isToken(element)) return reject('invalid-subprotocol', printable(element));
       offered.push(element);
     }
   }
@@ -218,7 +259,9 @@ export function acceptServerHandshake(
     countHeader(request, 'Sec-WebSocket-Extensions') === 0
       ? null
       : parseExtensionHeaders(getHeaderValues(request, 'Sec-WebSocket-Extensions'));
-  if (parsedExtensions !== null && !parsedExtensions.ok) return reject(400, parsedExtensions.reason);
+  if (parsedExtensions !== null && !parsedExtensions.ok) {
+    return reject('invalid-extensions', parsedExtensions.reason);
+  }
   if (deflateOptions !== null && parsedExtensions !== null) {
     const accepted = acceptDeflateOffers(parsedExtensions.extensions, deflateOptions);
     if (accepted !== null) {
@@ -293,37 +336,46 @@ function writeField(out: Uint8Array, at: number, name: string, value: string): n
  * smuggling) is refused, and so is any content, which would otherwise be read as frames.
  * Returns the reason for a 400, or null.
  */
-function checkFraming(request: HttpHead): string | null {
+function checkFraming(request: HttpHead): [HandshakeErrorKind, string] | null {
   const lengths = countHeader(request, 'Content-Length');
   if (countHeader(request, 'Transfer-Encoding') > 0) {
-    if (lengths > 0) {
-      return 'both Transfer-Encoding and Content-Length: the message length is ambiguous (RFC 9112 6.3)';
-    }
+    if (lengths > 0) return ['ambiguous-length', 'both Transfer-Encoding and Content-Length'];
     const codings = splitList(getHeaderValues(request, 'Transfer-Encoding').join(','));
     const last = codings.length === 0 ? '' : codings[codings.length - 1]!;
-    if (last.toLowerCase() !== 'chunked') {
-      return 'Transfer-Encoding does not end in chunked: the message length is unknown (RFC 9112 6.3)';
-    }
-    return 'an upgrade request must not have content (Transfer-Encoding: chunked): the bytes after the head are WebSocket frames';
+    if (last.toLowerCase() !== 'chunked')
+      return ['ambiguous-length', 'Transfer-Encoding does not end in chunked'];
+    return ['request-content', 'Transfer-Encoding: chunked'];
   }
   if (lengths === 0) return null;
-  if (lengths > 1) return 'more than one Content-Length header (RFC 9112 6.3)';
+  if (lengths > 1) return ['ambiguous-length', 'more than one Content-Length header'];
   const length = firstHeader(request, 'Content-Length')!;
   let zero = true;
   for (let i = 0; i < length.length; i++) {
     const c = length.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return `invalid Content-Length ${printable(length)} (RFC 9112 6.3)`;
+    if (c < 0x30 || c > 0x39) return ['ambiguous-length', `invalid Content-Length ${printable(length)}`];
     if (c !== 0x30) zero = false;
   }
-  if (length === '') return 'invalid Content-Length "" (RFC 9112 6.3)';
-  if (!zero) {
-    return `an upgrade request must not have content (Content-Length is ${printable(length)}): the bytes after the head are WebSocket frames`;
-  }
+  if (length === '') return ['ambiguous-length', 'invalid Content-Length ""'];
+  if (!zero) return ['request-content', `Content-Length is ${printable(length)}`];
   return null;
 }
 
-function reject(status: number, reason: string, headers: [string, string][] = []): ServerHandshakeResult {
-  return { ok: false, status, reason, headers, response: buildErrorResponse(status, reason, headers) };
+/** The head's size as it came on the wire (request line, fields, CRLFs), for maxHeadBytes. */
+function headSize(request: HttpHead): number {
+  let size = (request.method?.length ?? 0) + (request.target?.length ?? 0) + request.version.length + 13;
+  for (const [name, value] of request.headers) size += name.length + value.length + 4;
+  return size;
+}
+
+/** A refusal through HANDSHAKE_ERRORS; `detail` (the value that was wrong, say) follows the gist. */
+function reject(
+  kind: HandshakeErrorKind,
+  detail?: string,
+  headers: [string, string][] = [],
+): ServerHandshakeResult {
+  const { status, reason: gist } = HANDSHAKE_ERRORS[kind];
+  const reason = detail === undefined ? gist : `${gist}: ${detail}`;
+  return { ok: false, kind, status, reason, headers, response: buildErrorResponse(status, reason, headers) };
 }
 
 function isHttp11OrLater(version: string): boolean {

@@ -30,6 +30,7 @@ export type { ClosePayload, ProtocolErrorKind } from './close.js';
 
 // The opening handshake (RFC 6455 4).
 export {
+  HANDSHAKE_ERRORS,
   WEBSOCKET_GUID,
   acceptServerHandshake,
   checkServerResponse,
@@ -40,6 +41,7 @@ export type {
   ClientHandshakeResult,
   ClientRequest,
   ClientRequestOptions,
+  HandshakeErrorKind,
   ServerHandshakeOptions,
   ServerHandshakeResult,
 } from './handshake.js';

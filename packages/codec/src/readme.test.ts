@@ -7,6 +7,7 @@ import path from 'node:path';
 import { echoClient, echoServer, runInMemory } from '../examples/echo.js';
 import type { Receive, Transport } from '../examples/echo.js';
 import { PROTOCOL_ERRORS } from './close.js';
+import { HANDSHAKE_ERRORS } from './handshake.js';
 
 const root = path.join(__dirname, '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
@@ -105,6 +106,16 @@ describe('README', () => {
       const cells = [`\`${kind}\``, String(code), reason].map(escape).join(' *\\| *');
       expect(readme).toMatch(new RegExp(`^\\| *${cells} *\\|$`, 'm'));
     }
+  });
+
+  test('lists every kind of HANDSHAKE_ERRORS in the row of its status, and no other kind', () => {
+    const rows = new Map<string, number>();
+    for (const line of readme.split('\n')) {
+      const m = /^\| (`[a-z-]+`(?:, `[a-z-]+`)*) \| (\d{3}) \|$/.exec(line);
+      if (m) for (const kind of m[1]!.matchAll(/`([a-z-]+)`/g)) rows.set(kind[1]!, Number(m[2]));
+    }
+    const table = Object.fromEntries(Object.entries(HANDSHAKE_ERRORS).map(([kind, e]) => [kind, e.status]));
+    expect(Object.fromEntries(rows)).toEqual(table);
   });
 });
 
@@ -258,7 +269,7 @@ describe('the example, one side against hand-made bytes', () => {
     echoServer(t, () => {})(ascii(request('POST')));
     expect(text(t)).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
     expect(text(t)).toContain('Allow: GET\r\n');
-    expect(text(t)).toContain('\r\n\r\nthe WebSocket handshake must be a GET request, not POST\n');
+    expect(text(t)).toContain('\r\n\r\nthe WebSocket handshake must be a GET request: not POST\n');
     expect(t.ended).toBe(true);
 
     const garbage = recorder();

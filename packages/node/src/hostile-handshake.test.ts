@@ -230,11 +230,11 @@ describe('request smuggling: message framing (RFC 9112 6.3) and Host (RFC 9112 3
     [
       'a Content-Length body',
       withHeaders('Content-Length: 5\r\n', `hello${textFrame}`),
-      /must not have content \(Content-Length is "5"\)/,
+      /must not have content.*: Content-Length is "5"/,
     ],
-    ['Host: a b', good.replace('Host: 127.0.0.1', 'Host: a b'), /invalid Host header "a b"/],
+    ['Host: a b', good.replace('Host: 127.0.0.1', 'Host: a b'), /invalid Host header.*: "a b"/],
     ['Host: a/b', good.replace('Host: 127.0.0.1', 'Host: a/b'), /invalid Host header/],
-    ['an empty Host', good.replace('Host: 127.0.0.1', 'Host:'), /invalid Host header ""/],
+    ['an empty Host', good.replace('Host: 127.0.0.1', 'Host:'), /invalid Host header.*: ""/],
   ];
   test.each(cases)('port mode: %s', async (_name, request, reason) => {
     await withServer({}, async ({ port, wss }) => {

@@ -448,12 +448,6 @@ export class WebSocketServer extends EventEmitter {
 
     if (this._state !== 'running') return fail(503, 'The server is shutting down');
     if (!this.shouldHandle(req)) return fail(404, `No WebSocket endpoint at ${pathnameOf(req)}`);
-    if (req.rawHeaders.length / 2 > this._maxHeaders) {
-      const reason = `More than ${this._maxHeaders} header fields`;
-      if (this._emitClientError(reason, 431, buildErrorResponse(431, reason), socket, req)) return;
-      return fail(431, reason);
-    }
-
     const handleProtocols = this.options.handleProtocols;
     const result = acceptServerHandshake((req as RequestWithHead)[kParsedHead] ?? requestHead(req), {
       // Without handleProtocols the first offered subprotocol is selected, as ws does.
@@ -462,6 +456,7 @@ export class WebSocketServer extends EventEmitter {
         : firstOffered,
       perMessageDeflate: this._pmd === false ? false : this._pmd.accept,
       maxHeaders: this._maxHeaders,
+      maxHeadBytes: this._headLimits.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
     });
     if (!result.ok) {
       if (this._emitClientError(result.reason, result.status, result.response, socket, req)) return;
