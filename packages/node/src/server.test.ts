@@ -234,9 +234,9 @@ describe('graceful shutdown', () => {
 describe("'wsClientError' (as in ws): the listener owns the response", () => {
   test('the error says what was wrong and carries the status and the response we would have sent', async () => {
     const { wss, port } = await listen();
-    const errors: { code: string; statusCode: number; message: string }[] = [];
+    const errors: { code: string; kind: string; statusCode: number; message: string }[] = [];
     wss.on('wsClientError', (err, socket) => {
-      errors.push({ code: err.code, statusCode: err.statusCode, message: err.message });
+      errors.push({ code: err.code, kind: err.kind, statusCode: err.statusCode, message: err.message });
       socket.end(err.response);
     });
     const res = await rawExchange(
@@ -248,6 +248,7 @@ describe("'wsClientError' (as in ws): the listener owns the response", () => {
     expect(errors).toEqual([
       {
         code: 'WS_ERR_INVALID_HANDSHAKE',
+        kind: 'unsupported-version',
         statusCode: 426,
         message: expect.stringMatching(/unsupported Sec-WebSocket-Version 8/),
       },

@@ -22,7 +22,12 @@ import {
   buildErrorResponse,
   headFromRaw,
 } from '@rfc6455/codec';
-import type { HeadLimits, HttpHead, PerMessageDeflateServerOptions } from '@rfc6455/codec';
+import type {
+  HandshakeErrorKind,
+  HeadLimits,
+  HttpHead,
+  PerMessageDeflateServerOptions,
+} from '@rfc6455/codec';
 import { createPerMessageDeflate } from './deflate.js';
 import { kParsedHead, readRequestHead } from './request-head.js';
 import type { HeadHandler, RequestWithHead } from './request-head.js';
@@ -96,6 +101,8 @@ export interface ServerOptions extends SocketOptions {
 
 /** The error of 'wsClientError': what was wrong, and the response the server would have written. */
 export interface HandshakeError extends WebSocketError {
+  /** The rule the request broke (the codec's HANDSHAKE_ERRORS). */
+  readonly kind: HandshakeErrorKind;
   /** 400, 405, 426 or 431. */
   readonly statusCode: number;
   /** The complete HTTP response (status line, headers, the reason as body) to write, if it suits you. */
@@ -459,7 +466,7 @@ export class WebSocketServer extends EventEmitter {
       maxHeadBytes: this._headLimits.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
     });
     if (!result.ok) {
-      if (this._emitClientError(result.reason, result.status, result.response, socket, req)) return;
+      if (this._emitClientError(result, socket, req)) return;
       done();
       socket.on('error', () => {});
       if (socket.writable) socket.end(result.response, () => socket.destroy());
@@ -532,9 +539,12 @@ export class WebSocketServer extends EventEmitter {
    * error carries the answer we would have sent. Returns false when nobody listens.
    */
   private _emitClientError(
-    reason: string,
-    status: number,
-    response: Uint8Array,
+    {
+      kind,
+      reason,
+      status,
+      response,
+    }: { kind: HandshakeErrorKind; reason: string; status: number; response: Uint8Array },
     socket: Duplex,
     req: http.IncomingMessage,
   ): boolean {
@@ -543,6 +553,7 @@ export class WebSocketServer extends EventEmitter {
     // destroys the socket stays, so that a socket error cannot become an uncaught exception.
     this._clearHandshakeTimer(socket);
     const err = Object.assign(new WebSocketError(reason, 'WS_ERR_INVALID_HANDSHAKE'), {
+      kind,
       statusCode: status,
       response: Buffer.from(response.buffer, response.byteOffset, response.byteLength),
     });
