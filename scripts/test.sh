@@ -4,8 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step line says how long the step before it took, so a CI log shows what each part costs.
 started=$SECONDS
+last=$SECONDS
+step() {
+  printf '\n== %s (previous step: %d s)\n' "$*" "$((SECONDS - last))"
+  last=$SECONDS
+}
 # TEST_PART=fast runs install, build, lint and Jest; TEST_PART=slow runs install, build, the soak, the
 # browsers and Autobahn. CI's workflow runs the two as separate jobs; unset, everything runs.
 part=${TEST_PART:-all}

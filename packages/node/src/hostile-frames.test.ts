@@ -3,6 +3,7 @@
 import zlib from 'node:zlib';
 import { RawPeer, gc, nextConnection, withServer } from './testing/raw-peer.js';
 import { closePayload, frame } from '@rfc6455/test-support';
+import { zlibHandle } from './node-internals.js';
 
 const MiB = 1024 * 1024;
 
@@ -128,12 +129,12 @@ describe('a deflate bomb (RFC 7692 8: inflated size is bounded)', () => {
    * nothing (close frames and short echoes are never compressed): all of it is inflated output.
    */
   async function countInflated(run: () => Promise<void>): Promise<number> {
-    const probe = zlib.createInflateRaw() as unknown as { _handle: object };
-    const proto = Object.getPrototypeOf(probe._handle) as {
+    const probe = zlib.createInflateRaw();
+    const proto = Object.getPrototypeOf(zlibHandle(probe)!.handle) as {
       init: (...a: unknown[]) => unknown;
       writeSync: (...a: unknown[]) => unknown;
     };
-    (probe as unknown as zlib.InflateRaw).close();
+    probe.close();
     const { init, writeSync } = proto;
     const states = new WeakMap<object, Uint32Array>();
     let inflated = 0;

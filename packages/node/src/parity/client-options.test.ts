@@ -194,7 +194,8 @@ describe.each(LIBS)('%s: client options', (_name, lib) => {
     const r = await recorder();
     const ws = new lib.WebSocket(`ws://127.0.0.1:${r.port}/x`, ['chat'], { headers: { 'X-Mine': 'm' } });
     const closedWs = toClose(ws);
-    const req = (ws as unknown as { _req: http.ClientRequest })._req;
+    // ws keeps the request in flight as `_req` (not in its types); programs read it, so we have it too.
+    const req = Reflect.get(ws, '_req') as http.ClientRequest;
     const show = (q: http.ClientRequest) =>
       ['upgrade', 'connection', 'sec-websocket-protocol', 'x-mine', 'host'].map((h) => q.getHeader(h));
     const expected = ['websocket', 'Upgrade', 'chat', 'm', `127.0.0.1:${r.port}`];
