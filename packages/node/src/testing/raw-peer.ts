@@ -66,11 +66,24 @@ export class RawPeer {
   /** Waits until `check` is true (re-checked on every arrival), or the socket closed (then rejects). */
   until<T>(check: () => T | undefined | false, what: string): Promise<T> {
     return new Promise((resolve, reject) => {
+      // Also re-checked every 10 ms: a condition on the server's side (a count, bufferedAmount) can
+      // become true after the last byte arrived here, with nothing left to wake this peer.
+      const poll = setInterval(() => test(), 10);
+      let settled = false;
       const test = (): void => {
+        if (settled) return;
         const v = check();
-        if (v !== undefined && v !== false) return resolve(v);
-        if (this.socket.destroyed) return reject(new Error(`socket closed while waiting for ${what}`));
-        this.waiters.push(test);
+        if (v !== undefined && v !== false) {
+          settled = true;
+          clearInterval(poll);
+          return resolve(v);
+        }
+        if (this.socket.destroyed) {
+          settled = true;
+          clearInterval(poll);
+          return reject(new Error(`socket closed while waiting for ${what}`));
+        }
+        if (!this.waiters.includes(test)) this.waiters.push(test);
       };
       test();
     });
