@@ -803,3 +803,42 @@ describe('properties', () => {
     );
   });
 });
+
+describe('RFC 6455 4.2.1 with limits: maxHeaders and maxHeadBytes are checked on any head (431)', () => {
+  test('more fields than maxHeaders: too-many-headers', () => {
+    const extra = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`X-${i}`, 'v']));
+    expect(acceptServerHandshake(request(extra), { maxHeaders: 11 }).ok).toBe(true);
+    const refused = acceptServerHandshake(request(extra), { maxHeaders: 10 });
+    if (refused.ok) throw new Error('expected a refusal');
+    expect([refused.kind, refused.status]).toEqual(['too-many-headers', 431]);
+  });
+
+  test('a head HeadParser accepted within maxHeadBytes is never refused for its size; a far smaller limit refuses it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('X-A', 'X-Long-Name'), fc.string({ maxLength: 40 })), {
+          maxLength: 8,
+        }),
+        fc.boolean(),
+        (fields, spaced) => {
+          const lines = [
+            'GET /chat?x=1 HTTP/1.1',
+            'Host: example.com',
+            'Upgrade: websocket',
+            'Connection: Upgrade',
+            `Sec-WebSocket-Key: ${RFC_KEY}`,
+            'Sec-WebSocket-Version: 13',
+            ...fields.map(([n, v]) => `${n}:${spaced ? ' ' : ''}${v.replace(/[^\x21-\x7e]/g, 'a')}`),
+          ];
+          const wire = new TextEncoder().encode(`${lines.join('\r\n')}\r\n\r\n`);
+          const parsed = parseHead('request', wire, { maxHeadBytes: wire.length });
+          if (!parsed.done || !parsed.ok) throw new Error('the parser refused the head');
+          expect(acceptServerHandshake(parsed.head, { maxHeadBytes: wire.length }).ok).toBe(true);
+          const smaller = acceptServerHandshake(parsed.head, { maxHeadBytes: 40 });
+          expect(smaller.ok ? null : smaller.kind).toBe('head-too-large');
+        },
+      ),
+      FC,
+    );
+  });
+});

@@ -360,10 +360,14 @@ function checkFraming(request: HttpHead): [HandshakeErrorKind, string] | null {
   return null;
 }
 
-/** The head's size as it came on the wire (request line, fields, CRLFs), for maxHeadBytes. */
+/**
+ * The least the head can have taken on the wire, for maxHeadBytes: `METHOD SP target SP HTTP/v CRLF`,
+ * `name:value CRLF` per field (whitespace around values was trimmed), the final CRLF. Never more than
+ * what HeadParser counted, so a head it accepted passes here too.
+ */
 function headSize(request: HttpHead): number {
-  let size = (request.method?.length ?? 0) + (request.target?.length ?? 0) + request.version.length + 13;
-  for (const [name, value] of request.headers) size += name.length + value.length + 4;
+  let size = (request.method?.length ?? 0) + (request.target?.length ?? 0) + request.version.length + 11;
+  for (const [name, value] of request.headers) size += name.length + value.length + 3;
   return size;
 }
 
