@@ -587,13 +587,11 @@ export class WebSocket extends EventEmitter {
   }
 
   /**
-   * Runs `step` now, or after the Blobs being read when there are any, so that sends leave in call
-   * order. Returns true when it had to wait.
+   * While Blobs are being read, `step` waits behind them so that sends leave in call order. Callers
+   * test `this._waiting !== null` first: the common send allocates no closure.
    */
-  private _afterBlobs(step: () => void): boolean {
-    if (this._waiting === null) return false;
-    this._waiting.push(step);
-    return true;
+  private _afterBlobs(step: () => void): void {
+    this._waiting!.push(step);
   }
 
   /** Reads a Blob, then sends it and whatever waited behind it. */
@@ -645,8 +643,16 @@ export class WebSocket extends EventEmitter {
     const opts = options ?? {};
     if (this._readyState === 0) return this._notOpen('send()', cb);
     if (typeof data === 'number') data = String(data);
-    if (this._afterBlobs(() => this.send(data, opts, cb))) return false;
+    if (this._waiting !== null) {
+      this._afterBlobs(() => this.send(data, opts, cb));
+      return false;
+    }
     if (!this._canSend()) return this._notOpen('send()', cb, byteLength(data));
+    // A peer that does not read gets no more: checked before the message is framed (and compressed).
+    if (this._maxBuffered > 0 && this.bufferedAmount > this._maxBuffered) {
+      this._closeSlowPeer();
+      return this._notOpen('send()', cb);
+    }
     if (data === undefined || data === null) data = EMPTY;
     if (data instanceof Blob) {
       this._sendBlob(data, opts, cb);
@@ -672,10 +678,6 @@ export class WebSocket extends EventEmitter {
       } else {
         frames = conn.sendText(typeof data === 'string' ? data : toUint8Array(data), per);
       }
-    }
-    if (this._maxBuffered > 0 && this.bufferedAmount > this._maxBuffered) {
-      this._closeSlowPeer();
-      return this._notOpen('send()', cb);
     }
     return this._writeFrames(frames, cb);
   }
@@ -719,7 +721,10 @@ export class WebSocket extends EventEmitter {
       return;
     }
     if (typeof data === 'number') data = String(data);
-    if (this._afterBlobs(() => this._sendControl(kind, data, mask, cb))) return;
+    if (this._waiting !== null) {
+      this._afterBlobs(() => this._sendControl(kind, data, mask, cb));
+      return;
+    }
     if (!this._canSend()) {
       this._notOpen(`${kind}()`, cb, byteLength(data));
       return;
@@ -736,7 +741,10 @@ export class WebSocket extends EventEmitter {
    */
   close(code?: number, reason?: string | Buffer): void {
     if (this._readyState === 3) return;
-    if (this._readyState === 1 && this._afterBlobs(() => this.close(code, reason))) return;
+    if (this._readyState === 1 && this._waiting !== null) {
+      this._afterBlobs(() => this.close(code, reason));
+      return;
+    }
     if (this._readyState === 0) {
       this._abortConnecting();
       return;
