@@ -13,7 +13,7 @@ export type Receive = (chunk: Uint8Array | null) => void;
 function pump(ws: Connection, t: Transport, chunk: Uint8Array | null, onEvent: (event: Event) => void): void {
   const events = chunk === null ? ws.receiveEof() : ws.receive(chunk);
   events.forEach(onEvent);
-  t.write(ws.takeOutput()); // pongs, the close reply, the close after a violation
+  t.write(ws.takeOutput()); // what the handlers sent, pongs and close frames, in the order they were made
   if (ws.shouldCloseTransport) t.end(); // RFC 6455 7.1.1: the server ends TCP first
 }
 
@@ -21,8 +21,8 @@ export function echoServer(t: Transport, log: (line: string) => void): Receive {
   const parser = new HeadParser('request');
   let ws: Connection | null = null;
   const onEvent = (event: Event) => {
-    if (event.type === 'text') t.write(ws!.sendText(event.data));
-    if (event.type === 'binary') t.write(ws!.sendBinary(event.data));
+    if (event.type === 'text') ws!.sendText(event.data);
+    if (event.type === 'binary') ws!.sendBinary(event.data);
     if (event.type === 'close') log(`server: close ${event.code} ${event.reason}`);
   };
   return (chunk) => {
@@ -51,7 +51,7 @@ export function echoClient(t: Transport, messages: string[], log: (line: string)
   let echoes = 0;
   const onEvent = (event: Event) => {
     if (event.type === 'text') log(`client: echo ${decodeUtf8(event.data)}`);
-    if (event.type === 'text' && ++echoes === messages.length) t.write(ws!.sendClose(1000, 'bye'));
+    if (event.type === 'text' && ++echoes === messages.length) ws!.sendClose(1000, 'bye');
     if (event.type === 'close') log(`client: close ${event.code} clean=${event.wasClean}`);
   };
   const fail = (reason: string) => {
@@ -68,7 +68,7 @@ export function echoClient(t: Transport, messages: string[], log: (line: string)
       const checked = checkServerResponse(parsed.head, request);
       if (!checked.ok) return fail(checked.reason);
       ws = new Connection({ role: 'client' });
-      for (const text of messages) t.write(ws.sendText(text));
+      for (const text of messages) ws.sendText(text); // written by pump() below
       chunk = parsed.rest;
     }
     pump(ws, t, chunk, onEvent);

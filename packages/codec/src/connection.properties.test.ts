@@ -8,6 +8,12 @@ import { isValidCloseCode as isReceivableCloseCode } from './close.js';
 import { Opcode } from './frames.js';
 import { closeOf, concatBytes, frame, propertySettings, readFrames } from '@rfc6455/test-support';
 
+/** What one send call queued: the call, then takeOutput(). */
+function sent(conn: Connection, send: (conn: Connection) => void): Uint8Array[] {
+  send(conn);
+  return conn.takeOutput();
+}
+
 const settings = propertySettings(process.env);
 
 /** Deterministic masking keys from a seed (a small LCG), so shrinking replays exactly. */
@@ -129,19 +135,22 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 
 /** The bytes `sender` writes for an action; fragmented messages carry pings between their frames. */
 function perform(sender: Connection, a: Action): Uint8Array[] {
-  if (a.type === 'ping') return sender.sendPing(a.data);
-  if (a.type === 'pong') return sender.sendPong(a.data);
-  const pieces = fragments(a.data, a.cuts);
-  if (pieces.length === 1 && a.pings.length === 0) {
-    return a.kind === 'text' ? sender.sendText(a.data) : sender.sendBinary(a.data);
+  if (a.type === 'ping') sender.sendPing(a.data);
+  else if (a.type === 'pong') sender.sendPong(a.data);
+  else {
+    const pieces = fragments(a.data, a.cuts);
+    if (pieces.length === 1 && a.pings.length === 0) {
+      if (a.kind === 'text') sender.sendText(a.data);
+      else sender.sendBinary(a.data);
+    } else {
+      pieces.forEach((piece, i) => {
+        sender.sendFragment(a.kind, piece, i === pieces.length - 1);
+        const ping = a.pings[i];
+        if (ping !== undefined && i < pieces.length - 1) sender.sendPing(ping);
+      });
+    }
   }
-  const out: Uint8Array[] = [];
-  pieces.forEach((piece, i) => {
-    out.push(...sender.sendFragment(a.kind, piece, i === pieces.length - 1));
-    const ping = a.pings[i];
-    if (ping !== undefined && i < pieces.length - 1) out.push(...sender.sendPing(ping));
-  });
-  return out;
+  return sender.takeOutput();
 }
 
 /** What the receiver should report for an action, in order. */
@@ -166,7 +175,7 @@ describe('any split of the same byte stream yields the same events', () => {
           const sender = new Connection({ role: 'client', randomFill: seededFill(seed) });
           const parts: Uint8Array[] = [];
           for (const a of actions) parts.push(...perform(sender, a));
-          if (closeCode !== undefined) parts.push(...sender.sendClose(closeCode, 'bye'));
+          if (closeCode !== undefined) parts.push(...sent(sender, (c) => c.sendClose(closeCode, 'bye')));
           parts.push(tail); // trailing bytes: ignored after a close, else a partial or bad frame
           const wire = concatBytes(parts);
           const options: ConnectionOptions = { role: 'server', streaming };
@@ -243,7 +252,9 @@ describe('a client and a server exchange arbitrary messages and close cleanly', 
           // Close: the closer's frame, then the answer (queued by the codec), then the answer's delivery.
           const closer = closeFromClient ? 'client' : 'server';
           const other = closeFromClient ? 'server' : 'client';
-          pending[other].push(...peers[closer].sendClose(closeCode, closeCode === undefined ? '' : 'done'));
+          pending[other].push(
+            ...sent(peers[closer], (c) => c.sendClose(closeCode, closeCode === undefined ? '' : 'done')),
+          );
           deliver(other);
           deliver(closer);
           deliver(other);

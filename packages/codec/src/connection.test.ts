@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import ts from 'typescript';
-import { Connection } from './connection.js';
+import { Connection, MAX_PENDING_PONGS } from './connection.js';
 import type { ConnectionOptions, Event } from './connection.js';
 import { Opcode } from './frames.js';
 import type { MessageCompressor, MessageDecompressor, PerMessageDeflate } from './permessage-deflate.js';
@@ -13,6 +13,12 @@ import { bytesOf, closeOf, concatBytes, frame, readFrames } from '@rfc6455/test-
 import type { FrameSpec } from '@rfc6455/test-support';
 
 const noRandom = () => {};
+
+/** What one send call queued: the call, then takeOutput(). */
+function sent(conn: Connection, send: (conn: Connection) => void): Uint8Array[] {
+  send(conn);
+  return conn.takeOutput();
+}
 
 function server(options: Partial<ConnectionOptions> = {}): Connection {
   return new Connection({ role: 'server', ...options });
@@ -280,6 +286,7 @@ describe('7.1.7 Fail the WebSocket Connection: every violation', () => {
   test('a violation after our close frame fails without a second close frame', () => {
     const conn = server();
     conn.sendClose(1000);
+    expect(readFrames(conn.takeOutput()).map((f) => f.opcode)).toEqual([Opcode.Close]);
     expectFailed(conn, conn.receive(c({ opcode: 4 })), 'reserved-opcode', false);
   });
 });
@@ -364,7 +371,7 @@ describe('8.1 Handling Errors in UTF-8-Encoded Data: fail fast', () => {
 });
 
 describe('5.5.2 Ping and 5.5.3 Pong', () => {
-  test('at most one pending pong: only the latest ping is answered until output is taken', () => {
+  test('every ping is answered, in order, even when several arrive before the output is taken', () => {
     const conn = server();
     conn.receive(
       concatBytes([c({ opcode: Opcode.Ping, payload: 'one' }), c({ opcode: Opcode.Ping, payload: 'two' })]),
@@ -372,12 +379,65 @@ describe('5.5.2 Ping and 5.5.3 Pong', () => {
     conn.receive(c({ opcode: Opcode.Ping, payload: 'three' }));
     const frames = readFrames(conn.takeOutput());
     expect(frames.map((f) => [f.opcode, new TextDecoder().decode(f.payload)])).toEqual([
+      [Opcode.Pong, 'one'],
+      [Opcode.Pong, 'two'],
       [Opcode.Pong, 'three'],
     ]);
     conn.receive(c({ opcode: Opcode.Ping }));
     expect(readFrames(conn.takeOutput()).map((f) => [f.opcode, f.payload.length])).toEqual([
       [Opcode.Pong, 0],
     ]);
+  });
+
+  test('a ping flood is bounded: past MAX_PENDING_PONGS waiting, the newest ping replaces the last pong', () => {
+    const conn = server();
+    const ping = (i: number) => c({ opcode: Opcode.Ping, payload: `p${i}` });
+    // 5000 pings, 100 to a chunk, and the output never taken: memory stays bounded.
+    for (let i = 0; i < 5000; i += 100) {
+      const events = conn.receive(concatBytes(Array.from({ length: 100 }, (_, k) => ping(i + k))));
+      expect(events).toHaveLength(100);
+      expect(conn.outputBytes).toBeLessThanOrEqual(MAX_PENDING_PONGS * (2 + 125));
+    }
+    const frames = readFrames(conn.takeOutput());
+    expect(frames).toHaveLength(MAX_PENDING_PONGS);
+    const payloads = frames.map((f) => new TextDecoder().decode(f.payload));
+    // The first ones answered in order, the last slot holding the newest ping's answer (RFC 6455 5.5.3).
+    expect(payloads.slice(0, -1)).toEqual(Array.from({ length: MAX_PENDING_PONGS - 1 }, (_, i) => `p${i}`));
+    expect(payloads[payloads.length - 1]).toBe('p4999');
+    expect(conn.outputBytes).toBe(0);
+    // Taking the output starts a new allowance.
+    conn.receive(ping(1));
+    expect(readFrames(conn.takeOutput()).map((f) => new TextDecoder().decode(f.payload))).toEqual(['p1']);
+  });
+
+  test('pongs and sends leave in the order they were made', () => {
+    const conn = server();
+    conn.sendText('before');
+    const events = conn.receive(
+      concatBytes([c({ opcode: Opcode.Ping, payload: 'ping' }), c({ opcode: Opcode.Text, payload: 'msg' })]),
+    );
+    expect(events.map((e) => e.type)).toEqual(['ping', 'text']);
+    conn.sendText('echo'); // the handler's answer to 'msg' goes after the pong of the ping before it
+    conn.sendBinary(bytesOf('bin'));
+    const frames = readFrames(conn.takeOutput());
+    expect(frames.map((f) => [f.opcode, new TextDecoder().decode(f.payload)])).toEqual([
+      [Opcode.Text, 'before'],
+      [Opcode.Pong, 'ping'],
+      [Opcode.Text, 'echo'],
+      [Opcode.Binary, 'bin'],
+    ]);
+  });
+
+  test('outputBytes counts what takeOutput() would hand out', () => {
+    const conn = client();
+    expect(conn.outputBytes).toBe(0);
+    conn.sendText('abc'); // 2 + 4 (mask) + 3
+    conn.sendPing(); // 2 + 4
+    expect(conn.outputBytes).toBe(15);
+    conn.receive(s({ opcode: Opcode.Close, payload: hex('03 e8') }));
+    expect(conn.outputBytes).toBe(15 + 2 + 4 + 2);
+    expect(concatBytes(conn.takeOutput())).toHaveLength(23);
+    expect(conn.outputBytes).toBe(0);
   });
 
   test('a pending pong stays before the close reply', () => {
@@ -398,7 +458,7 @@ describe('5.5.2 Ping and 5.5.3 Pong', () => {
     const conn = server();
     conn.sendClose(1000);
     expect(conn.receive(c({ opcode: Opcode.Ping, payload: 'x' }))).toHaveLength(1);
-    expect(conn.takeOutput()).toEqual([]);
+    expect(readFrames(conn.takeOutput()).map((f) => f.opcode)).toEqual([Opcode.Close]);
   });
 
   test('pongs are delivered', () => {
@@ -437,8 +497,11 @@ describe('7 Closing the Connection', () => {
       const events = conn.receive(concatBytes([c({ opcode: Opcode.Text, payload: 'echo me' }), closing]));
       expect(events.map((e) => e.type)).toEqual(['text', 'close']);
       expect(conn.state).toBe('CLOSED');
-      expect(readFrames(conn.sendText('echo me')).map((f) => f.opcode)).toEqual([Opcode.Text]);
-      expect(readFrames(conn.takeOutput()).map((f) => f.opcode)).toEqual([Opcode.Close]);
+      conn.sendText('echo me');
+      expect(conn.canSend).toBe(true);
+      // The answer goes ahead of the close frame, which takeOutput() hands out last.
+      expect(readFrames(conn.takeOutput()).map((f) => f.opcode)).toEqual([Opcode.Text, Opcode.Close]);
+      expect(conn.canSend).toBe(false);
       expect(() => conn.sendText('late')).toThrow(/already sent its close frame \(state CLOSED\)/);
       expect(() => conn.sendClose(1000)).toThrow(/already sent its close frame/);
     }
@@ -458,7 +521,7 @@ describe('7 Closing the Connection', () => {
 
   test('we close first: CLOSING, data still arrives, the peer answer completes the handshake', () => {
     const conn = server();
-    const frame = readFrames(conn.sendClose(4000, 'done'));
+    const frame = readFrames(sent(conn, (c) => c.sendClose(4000, 'done')));
     expect(frame.map((f) => [f.opcode, ...closeOf(f.payload)])).toEqual([[Opcode.Close, 4000, 'done']]);
     expect(conn.state).toBe('CLOSING');
     expect(conn.shouldCloseTransport).toBe(false);
@@ -512,7 +575,9 @@ describe('7 Closing the Connection', () => {
     const conn = server();
     conn.receiveEof();
     expect(conn.canSend).toBe(true);
-    expect(readFrames(conn.sendClose(1001))).toMatchObject([{ opcode: Opcode.Close, fin: true }]);
+    expect(readFrames(sent(conn, (c) => c.sendClose(1001)))).toMatchObject([
+      { opcode: Opcode.Close, fin: true },
+    ]);
     expect(conn.state).toBe('CLOSED');
     expect(conn.canSend).toBe(false);
     expect(conn.shouldCloseTransport).toBe(true);
@@ -539,7 +604,7 @@ describe('API misuse throws with directions', () => {
     const conn = server();
     expect(() => conn.sendPing(new Uint8Array(126))).toThrow(/126 bytes; control frames carry at most 125/);
     expect(() => conn.sendPong('x'.repeat(126))).toThrow(/at most 125/);
-    expect(conn.sendPing(new Uint8Array(125))).toHaveLength(2);
+    expect(sent(conn, (c) => c.sendPing(new Uint8Array(125)))).toHaveLength(2);
     for (const code of [1005, 1006, 1015, 999, 1004, 2000, 5000]) {
       expect(() => conn.sendClose(code)).toThrow(/may not be sent.*1000-1003, 1007-1014 or 3000-4999/);
     }
@@ -553,9 +618,15 @@ describe('API misuse throws with directions', () => {
     conn.sendFragment('text', bytesOf('a'), false);
     expect(() => conn.sendText('b')).toThrow(/finish it with sendFragment/);
     expect(() => conn.sendFragment('binary', bytesOf('b'), true)).toThrow(/finish that message/);
-    expect(conn.sendPing('ok')).toHaveLength(2);
+    conn.sendPing('ok'); // control frames may come between fragments (RFC 6455 5.4)
     conn.sendFragment('text', bytesOf('c'), true);
-    expect(conn.sendText('d')).toHaveLength(2);
+    conn.sendText('d');
+    expect(readFrames(conn.takeOutput()).map((f) => [f.opcode, f.fin])).toEqual([
+      [Opcode.Text, false],
+      [Opcode.Ping, true],
+      [Opcode.Continuation, true],
+      [Opcode.Text, true],
+    ]);
   });
 
   test('sendingFragmentKind: the kind of the unfinished fragmented send, null when none', () => {
@@ -591,7 +662,7 @@ describe('API misuse throws with directions', () => {
 describe('5.3 Client-to-Server Masking, sending', () => {
   test('server frames are unmasked and reuse the caller payload', () => {
     const payload = bytesOf('data');
-    const out = server().sendBinary(payload);
+    const out = sent(server(), (c) => c.sendBinary(payload));
     expect(out[1]).toBe(payload);
     expect(readFrames(out)).toEqual([
       { opcode: Opcode.Binary, fin: true, rsv1: false, masked: false, payload },
@@ -608,9 +679,9 @@ describe('5.3 Client-to-Server Masking, sending', () => {
       },
     });
     const payload = bytesOf('hello');
-    const first = concatBytes(conn.sendText(payload));
+    const first = concatBytes(sent(conn, (c) => c.sendText(payload)));
     expect(first.subarray(2, 6)).toEqual(hex('00 01 02 03'));
-    const second = concatBytes(conn.sendText(payload));
+    const second = concatBytes(sent(conn, (c) => c.sendText(payload)));
     expect(second.subarray(2, 6)).toEqual(hex('04 05 06 07'));
     expect(readFrames([second])[0]!.payload).toEqual(payload);
     expect(payload).toEqual(bytesOf('hello'));
@@ -619,8 +690,8 @@ describe('5.3 Client-to-Server Masking, sending', () => {
   });
 
   test('a no-op randomFill gives deterministic (zero) keys', () => {
-    const a = concatBytes(client().sendText('same'));
-    const b = concatBytes(client().sendText('same'));
+    const a = concatBytes(sent(client(), (c) => c.sendText('same')));
+    const b = concatBytes(sent(client(), (c) => c.sendText('same')));
     expect(a).toEqual(b);
     expect(a.subarray(0, 6)).toEqual(hex('81 84 00 00 00 00'));
   });
@@ -629,7 +700,7 @@ describe('5.3 Client-to-Server Masking, sending', () => {
     const conn = new Connection({ role: 'client' });
     const keys = new Set<string>();
     for (let i = 0; i < 10; i++)
-      keys.add(Buffer.from(concatBytes(conn.sendPing()).subarray(2, 6)).toString('hex'));
+      keys.add(Buffer.from(concatBytes(sent(conn, (c) => c.sendPing())).subarray(2, 6)).toString('hex'));
     expect(keys.size).toBeGreaterThan(1);
   });
 });
@@ -799,37 +870,39 @@ describe('RFC 7692 permessage-deflate', () => {
   test('sending: messages at or over the threshold are compressed with RSV1, fragments never', () => {
     const { pmd } = fakeDeflate(3);
     const conn = server({ perMessageDeflate: pmd });
-    expect(readFrames(conn.sendText('abc'))).toMatchObject([
+    expect(readFrames(sent(conn, (c) => c.sendText('abc')))).toMatchObject([
       { opcode: Opcode.Text, rsv1: true, payload: bytesOf('cba') },
     ]);
-    expect(readFrames(conn.sendBinary(bytesOf('ab')))).toMatchObject([
+    expect(readFrames(sent(conn, (c) => c.sendBinary(bytesOf('ab'))))).toMatchObject([
       { rsv1: false, payload: bytesOf('ab') },
     ]);
-    expect(readFrames(conn.sendFragment('binary', bytesOf('abcdef'), true))).toMatchObject([
+    expect(readFrames(sent(conn, (c) => c.sendFragment('binary', bytesOf('abcdef'), true)))).toMatchObject([
       { rsv1: false, payload: bytesOf('abcdef') },
     ]);
-    expect(readFrames(conn.sendPing('abcd'))).toMatchObject([{ rsv1: false }]);
+    expect(readFrames(sent(conn, (c) => c.sendPing('abcd')))).toMatchObject([{ rsv1: false }]);
   });
 
   test('sending with { compress: false }: no RSV1 and the payload as given; the default still compresses', () => {
     const { pmd } = fakeDeflate(3);
     const conn = server({ perMessageDeflate: pmd });
-    expect(readFrames(conn.sendText('abcdef', { compress: false }))).toMatchObject([
+    expect(readFrames(sent(conn, (c) => c.sendText('abcdef', { compress: false })))).toMatchObject([
       { opcode: Opcode.Text, rsv1: false, payload: bytesOf('abcdef') },
     ]);
-    expect(readFrames(conn.sendBinary(bytesOf('abcd'), { compress: false }))).toMatchObject([
+    expect(readFrames(sent(conn, (c) => c.sendBinary(bytesOf('abcd'), { compress: false })))).toMatchObject([
       { opcode: Opcode.Binary, rsv1: false, payload: bytesOf('abcd') },
     ]);
     // compress: true is the default: the threshold still decides.
-    expect(readFrames(conn.sendBinary(bytesOf('abcd'), { compress: true }))).toMatchObject([
+    expect(readFrames(sent(conn, (c) => c.sendBinary(bytesOf('abcd'), { compress: true })))).toMatchObject([
       { rsv1: true, payload: bytesOf('dcba') },
     ]);
-    expect(readFrames(conn.sendBinary(bytesOf('ab'), { compress: true }))).toMatchObject([
+    expect(readFrames(sent(conn, (c) => c.sendBinary(bytesOf('ab'), { compress: true })))).toMatchObject([
       { rsv1: false, payload: bytesOf('ab') },
     ]);
-    expect(readFrames(conn.sendText('abc', {}))).toMatchObject([{ rsv1: true, payload: bytesOf('cba') }]);
+    expect(readFrames(sent(conn, (c) => c.sendText('abc', {})))).toMatchObject([
+      { rsv1: true, payload: bytesOf('cba') },
+    ]);
     // Without permessage-deflate the option changes nothing.
-    expect(readFrames(server().sendText('abc', { compress: true }))).toMatchObject([
+    expect(readFrames(sent(server(), (c) => c.sendText('abc', { compress: true })))).toMatchObject([
       { rsv1: false, payload: bytesOf('abc') },
     ]);
   });
@@ -838,8 +911,8 @@ describe('RFC 7692 permessage-deflate', () => {
     const a = client({ perMessageDeflate: zlibDeflate() });
     const b = server({ perMessageDeflate: zlibDeflate() });
     const message = 'interleaved '.repeat(50);
-    const plain = concatBytes(a.sendText(message, { compress: false }));
-    const packed = concatBytes(a.sendText(message));
+    const plain = concatBytes(sent(a, (c) => c.sendText(message, { compress: false })));
+    const packed = concatBytes(sent(a, (c) => c.sendText(message)));
     expect(readFrames([plain]).map((f) => f.rsv1)).toEqual([false]);
     expect(readFrames([packed]).map((f) => f.rsv1)).toEqual([true]);
     expect(packed.length).toBeLessThan(plain.length);
@@ -851,10 +924,10 @@ describe('RFC 7692 permessage-deflate', () => {
     const a = client({ perMessageDeflate: zlibDeflate() });
     const b = server({ perMessageDeflate: zlibDeflate() });
     const message = 'Hello, compressed world! '.repeat(40);
-    const wire = concatBytes(a.sendText(message));
+    const wire = concatBytes(sent(a, (c) => c.sendText(message)));
     expect(wire.length).toBeLessThan(200);
     expect(text(b.receive(wire)[0])).toBe(message);
-    const back = b.sendBinary(new Uint8Array(5000).fill(7));
+    const back = sent(b, (c) => c.sendBinary(new Uint8Array(5000).fill(7)));
     const events = a.receive(concatBytes(back));
     expect(events).toEqual([{ type: 'binary', data: new Uint8Array(5000).fill(7) }]);
   });
@@ -919,7 +992,10 @@ describe('a bare ECMAScript context (no TextEncoder, no crypto, no Node globals)
         const client = new Connection({ role: 'client', randomFill: (b) => { for (let i = 0; i < b.length; i++) b[i] = n++ & 255; } });
         const server = new Connection({ role: 'server' });
         const join = (parts) => { const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0)); let o = 0; for (const p of parts) { out.set(p, o); o += p.length; } return out; };
-        const events = server.receive(join([...client.sendText('héllo wörld'), ...client.sendPing('p'), ...client.sendClose(1000, 'bye')]));
+        client.sendText('héllo wörld');
+        client.sendPing('p');
+        client.sendClose(1000, 'bye');
+        const events = server.receive(join(client.takeOutput()));
         const back = client.receive(join(server.takeOutput()));
         return JSON.stringify({ events: events.map((e) => e.type), back: back.map((e) => e.type + ':' + (e.code ?? '')), text: Array.from(events[0].data) });
       })()`,

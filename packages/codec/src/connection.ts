@@ -9,7 +9,8 @@ import {
   MAX_CONTROL_PAYLOAD,
   Opcode,
   decodeHeader,
-  encodeFrame,
+  encodeFrameInto,
+  encodeFrameWhole,
   isKnownOpcode,
   maskInPlace,
   newFrameHeader,
@@ -29,7 +30,7 @@ export interface ConnectionOptions {
   maxFramePayload?: number | undefined;
   /** Default 64 MiB, summed over fragments and counted after decompression (1009). Applies in streaming mode too. */
   maxMessageSize?: number | undefined;
-  /** Default true: a ping queues a pong with the same payload in takeOutput(). */
+  /** Default true: every ping queues a pong with the same payload in the output (bounded: MAX_PENDING_PONGS). */
   autoPong?: boolean | undefined;
   /** Default false. True: 'fragment' events, one per received data frame, instead of whole messages. */
   streaming?: boolean | undefined;
@@ -64,9 +65,9 @@ export type CloseInitiator = 'local' | 'peer';
 type Reading = 'open' | 'closed' | 'failed' | 'ended';
 
 /**
- * Our close frame: not made; 'queued' in output behind what the handlers still send (the reply to
- * the peer's close, or the close after a violation); 'out': handed to the transport, so nothing may
- * follow it (RFC 6455 5.5.1).
+ * Our close frame: not made; 'queued' at the end of the output, behind what the handlers still send
+ * (the reply to the peer's close, or the close after a violation); 'out': sent by sendClose() or
+ * handed out by takeOutput(), so nothing may follow it (RFC 6455 5.5.1).
  */
 type OurClose = 'none' | 'queued' | 'out';
 
@@ -95,6 +96,13 @@ export type CloseEvent = Extract<Event, { type: 'close' }>;
 
 /** Where events go outside receive(): never pushed to (frames only complete inside receive). */
 const NO_EVENTS: Event[] = [];
+
+/**
+ * Automatic pongs waiting in the output at most (between two takeOutput() calls). Every ping is
+ * answered up to this many; past it the newest ping's pong replaces the last one waiting (RFC 6455
+ * 5.5.3 allows answering only the latest), so a ping flood holds at most this many small frames.
+ */
+export const MAX_PENDING_PONGS = 32;
 
 /** Masking keys drawn per call of randomFill: 64 keys. */
 const KEY_POOL_SIZE = 256;
@@ -161,11 +169,15 @@ export class Connection {
   private _utf8: Utf8Validator | null = null;
   private events: Event[] = NO_EVENTS;
 
-  // Writing.
+  // Writing: one ordered queue. Every frame (sent or automatic) is appended as it is made.
   private output: Uint8Array[] = [];
-  /** Where the pending auto-pong sits in output (at most one: RFC 6455 5.5.3 allows answering the latest ping only). */
-  private pongIndex = -1;
-  private pongCount = 0;
+  /** Bytes in output. */
+  private outputSize = 0;
+  /** Our queued close frame (ourClose 'queued'): it stays behind everything, handed out last by takeOutput(). */
+  private closeFrame: Uint8Array | null = null;
+  /** Automatic pongs in output since the last takeOutput(), and where the last one sits. */
+  private pongsPending = 0;
+  private lastPongIndex = -1;
   /** The kind of the fragmented message being sent (sendFragment without fin), null when none. */
   private _sendingFragmentKind: 'text' | 'binary' | null = null;
   /** Client only, allocated at the first masked frame (servers never mask). */
@@ -320,40 +332,50 @@ export class Connection {
   }
 
   /**
-   * Bytes to write that no send call returned: auto-pong, the close reply, the close after a
-   * violation. Once this hands out our close frame, sends throw; before, they still work and their
-   * bytes go ahead of it (so drain this after handling the events of a receive()).
+   * Everything to write, in the order it was produced: the frames of every send call, the automatic
+   * pongs, and last our queued close frame (the reply to the peer's close, or the close after a
+   * violation). Write the buffers in order (a gathered write). Sends called before this (say, by the
+   * handlers of the events that came with a close) still go ahead of that close frame; once this
+   * hands it out, sends throw.
    */
   takeOutput(): Uint8Array[] {
     const output = this.output;
-    if (output.length === 0) return [];
-    if (this.ourClose === 'queued') this.ourClose = 'out';
+    const close = this.closeFrame;
+    if (close !== null) {
+      this.closeFrame = null;
+      this.ourClose = 'out';
+      output.push(close);
+    } else if (output.length === 0) {
+      return [];
+    }
     this.output = [];
-    this.pongIndex = -1;
-    this.pongCount = 0;
+    this.outputSize = 0;
+    this.pongsPending = 0;
+    this.lastPongIndex = -1;
     return output;
   }
 
-  /** A text message. A Uint8Array must hold valid UTF-8 (it is not checked). */
-  sendText(data: string | Uint8Array, options?: SendMessageOptions): Uint8Array[] {
-    return this.sendMessage(
-      Opcode.Text,
-      typeof data === 'string' ? encodeUtf8(data) : data,
-      'sendText',
-      options,
-    );
+  /** Bytes that takeOutput() would hand out now: what the transport has not yet taken. */
+  get outputBytes(): number {
+    return this.closeFrame === null ? this.outputSize : this.outputSize + this.closeFrame.length;
   }
 
-  sendBinary(data: Uint8Array, options?: SendMessageOptions): Uint8Array[] {
-    return this.sendMessage(Opcode.Binary, data, 'sendBinary', options);
+  /** Queues a text message. A Uint8Array must hold valid UTF-8 (it is not checked). */
+  sendText(data: string | Uint8Array, options?: SendMessageOptions): void {
+    this.sendMessage(Opcode.Text, typeof data === 'string' ? encodeUtf8(data) : data, 'sendText', options);
+  }
+
+  /** Queues a binary message. */
+  sendBinary(data: Uint8Array, options?: SendMessageOptions): void {
+    this.sendMessage(Opcode.Binary, data, 'sendBinary', options);
   }
 
   /**
-   * One frame of a message sent in pieces; `fin` ends the message. Fragments are never compressed,
+   * Queues one frame of a message sent in pieces; `fin` ends the message. Fragments are never compressed,
    * even with permessage-deflate (whole-message compression needs the whole message; RFC 7692
    * lets any message go uncompressed). Text fragments may split UTF-8 sequences.
    */
-  sendFragment(kind: 'text' | 'binary', data: Uint8Array, fin: boolean): Uint8Array[] {
+  sendFragment(kind: 'text' | 'binary', data: Uint8Array, fin: boolean): void {
     this.checkCanSend('sendFragment');
     const opcode = kind === 'text' ? Opcode.Text : Opcode.Binary;
     let wireOpcode: number = opcode;
@@ -368,24 +390,26 @@ export class Connection {
       wireOpcode = Opcode.Continuation;
     }
     this._sendingFragmentKind = fin ? null : kind;
-    return this.frame(wireOpcode, data, fin, false);
+    this.frame(wireOpcode, data, fin, false);
   }
 
-  sendPing(data?: Uint8Array | string): Uint8Array[] {
+  /** Queues a ping (RFC 6455 5.5.2), at most 125 bytes of payload. */
+  sendPing(data?: Uint8Array | string): void {
     this.checkCanSend('sendPing');
-    return this.frame(Opcode.Ping, this.controlPayload(data, 'sendPing'), true, false);
+    this.frame(Opcode.Ping, this.controlPayload(data, 'sendPing'), true, false);
   }
 
-  sendPong(data?: Uint8Array | string): Uint8Array[] {
+  /** Queues a pong: an answer when autoPong is off, or a heartbeat (5.5.3). */
+  sendPong(data?: Uint8Array | string): void {
     this.checkCanSend('sendPong');
-    return this.frame(Opcode.Pong, this.controlPayload(data, 'sendPong'), true, false);
+    this.frame(Opcode.Pong, this.controlPayload(data, 'sendPong'), true, false);
   }
 
   /**
-   * Starts the closing handshake (or answers, if the peer's close has not been answered yet: it
+   * Queues our close frame and starts the closing handshake (or answers, if the peer's close has not been answered yet: it
    * always is, automatically). No code sends an empty close payload (the peer sees 1005).
    */
-  sendClose(code?: number, reason?: string): Uint8Array[] {
+  sendClose(code?: number, reason?: string): void {
     if (this.ourClose !== 'none') {
       throw new Error(
         `sendClose: this connection already sent its close frame (state ${this.state}); ` +
@@ -394,7 +418,7 @@ export class Connection {
     }
     const payload = encodeClosePayload(code, reason);
     this.ourClose = 'out';
-    return this.frame(Opcode.Close, payload, true, false);
+    this.frame(Opcode.Close, payload, true, false);
   }
 
   // --- reading -------------------------------------------------------------------------------
@@ -543,10 +567,10 @@ export class Connection {
     return false;
   }
 
-  /** Our close frame goes into output, behind what is queued (and what handlers send before the next takeOutput()). */
+  /** Our close frame waits behind the output (and what handlers send before the next takeOutput()). */
   private queueClose(payload: Uint8Array): void {
     this.ourClose = 'queued';
-    this.output.push(...this.frame(Opcode.Close, payload, true, false));
+    this.closeFrame = encodeFrameWhole(Opcode.Close, payload, true, this.maskKeyForRole());
   }
 
   /** Called once, from receive(): nothing more is parsed, and the one close event goes out. */
@@ -570,15 +594,20 @@ export class Connection {
 
   // --- writing -------------------------------------------------------------------------------
 
+  /** RFC 6455 5.5.2: every ping gets its pong, in order, up to MAX_PENDING_PONGS waiting (see there). */
   private queuePong(payload: Uint8Array): void {
-    const frame = this.frame(Opcode.Pong, payload, true, false);
-    if (this.pongIndex >= 0) {
-      this.output.splice(this.pongIndex, this.pongCount, ...frame);
-    } else {
-      this.pongIndex = this.output.length;
-      this.output.push(...frame);
+    // One buffer, a copy: a pong never pins the received chunk, and replacing it is one assignment.
+    const frame = encodeFrameWhole(Opcode.Pong, payload, true, this.maskKeyForRole());
+    const output = this.output;
+    if (this.pongsPending >= MAX_PENDING_PONGS) {
+      this.outputSize += frame.length - output[this.lastPongIndex]!.length;
+      output[this.lastPongIndex] = frame;
+      return;
     }
-    this.pongCount = frame.length;
+    this.pongsPending++;
+    this.lastPongIndex = output.length;
+    output.push(frame);
+    this.outputSize += frame.length;
   }
 
   private sendMessage(
@@ -586,7 +615,7 @@ export class Connection {
     data: Uint8Array,
     method: string,
     options: SendMessageOptions | undefined,
-  ): Uint8Array[] {
+  ): void {
     this.checkCanSend(method);
     if (this._sendingFragmentKind !== null) {
       throw new Error(
@@ -596,9 +625,10 @@ export class Connection {
     const deflate = this.deflate;
     if (deflate !== null && options?.compress !== false && data.length >= (deflate.threshold ?? 0)) {
       // RFC 7692 6: RSV1 on the (only) frame marks the compressed message.
-      return this.frame(opcode, deflate.compressor.compress(data), true, true);
+      this.frame(opcode, deflate.compressor.compress(data), true, true);
+      return;
     }
-    return this.frame(opcode, data, true, false);
+    this.frame(opcode, data, true, false);
   }
 
   private controlPayload(data: Uint8Array | string | undefined, method: string): Uint8Array {
@@ -621,8 +651,18 @@ export class Connection {
     }
   }
 
-  private frame(opcode: number, payload: Uint8Array, fin: boolean, rsv1: boolean): Uint8Array[] {
-    return encodeFrame(opcode, payload, fin, rsv1, this.isServer ? null : this.nextMaskKey());
+  /** Appends a frame to the output: [header, payload] (a server's payload is the caller's array, not a copy). */
+  private frame(opcode: number, payload: Uint8Array, fin: boolean, rsv1: boolean): void {
+    const output = this.output;
+    const before = output.length;
+    encodeFrameInto(output, opcode, payload, fin, rsv1, this.maskKeyForRole());
+    let size = 0;
+    for (let i = before; i < output.length; i++) size += output[i]!.length;
+    this.outputSize += size;
+  }
+
+  private maskKeyForRole(): number | null {
+    return this.isServer ? null : this.nextMaskKey();
   }
 
   private nextMaskKey(): number {

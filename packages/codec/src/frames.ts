@@ -204,18 +204,52 @@ export function encodeFrame(
   rsv1 = false,
   maskKey: number | null = null,
 ): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  encodeFrameInto(out, opcode, payload, fin, rsv1, maskKey);
+  return out;
+}
+
+/** encodeFrame, appending the buffers to `out` (the connection's output queue) instead of a new array. */
+export function encodeFrameInto(
+  out: Uint8Array[],
+  opcode: number,
+  payload: Uint8Array,
+  fin: boolean,
+  rsv1: boolean,
+  maskKey: number | null,
+): void {
   const length = payload.length;
   if (maskKey === null) {
-    const header = encodeHeader(opcode, length, fin, rsv1, null);
-    return length === 0 ? [header] : [header, payload];
+    out.push(encodeHeader(opcode, length, fin, rsv1, null));
+    if (length !== 0) out.push(payload);
+    return;
   }
   const size = headerSize(length, true);
   const block = allocate(16 + length);
   const headerStart = 16 - size;
   writeHeader(block, headerStart, opcode, length, fin, rsv1, maskKey);
-  const header = block.subarray(headerStart, 16);
-  if (length === 0) return [header];
+  out.push(block.subarray(headerStart, 16));
+  if (length === 0) return;
   block.set(payload, 16);
   maskInPlace(block, 16, 16 + length, maskKey, 0);
-  return [header, block.subarray(16, 16 + length)];
+  out.push(block.subarray(16, 16 + length));
+}
+
+/**
+ * One frame in one buffer (header and payload copied together): for the small control frames the
+ * connection queues itself (pongs, close frames), so a queued frame never pins a received chunk.
+ */
+export function encodeFrameWhole(
+  opcode: number,
+  payload: Uint8Array,
+  fin: boolean,
+  maskKey: number | null,
+): Uint8Array {
+  const length = payload.length;
+  const size = headerSize(length, maskKey !== null);
+  const frame = new Uint8Array(size + length);
+  writeHeader(frame, 0, opcode, length, fin, false, maskKey);
+  frame.set(payload, size);
+  if (maskKey !== null) maskInPlace(frame, size, size + length, maskKey, 0);
+  return frame;
 }

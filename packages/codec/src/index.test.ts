@@ -19,6 +19,7 @@ const PUBLIC_VALUES = [
   'HeadParser',
   'MAX_CLOSE_REASON_BYTES',
   'MAX_CONTROL_PAYLOAD',
+  'MAX_PENDING_PONGS',
   'PROTOCOL_ERRORS',
   'STATUS_TEXT',
   'Utf8Validator',

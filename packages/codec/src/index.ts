@@ -3,7 +3,7 @@
 // ('@rfc6455/codec/internal'). index.test.ts fails when this list and the README disagree.
 
 // The connection state machine (RFC 6455 5 to 7).
-export { Connection } from './connection.js';
+export { Connection, MAX_PENDING_PONGS } from './connection.js';
 export type {
   CloseEvent,
   CloseInitiator,

@@ -1,7 +1,7 @@
 // The WebSocket object: a socket pump around the codec's Connection.
 //
 //   socket 'data' -> conn.receive(chunk) -> events -> emit 'message' / 'ping' / 'pong' / 'close'
-//   ws.send(x)    -> conn.sendText/sendBinary(x) -> [header, payload] -> outbox -> socket.write
+//   ws.send(x)    -> conn.sendText/sendBinary(x) -> conn.takeOutput() -> outbox -> socket.write
 //
 // Sends made while a received chunk is being handled are gathered and written once, after the
 // handlers (outbox.ts); other sends are written at once.
@@ -65,6 +65,7 @@ export { WebSocketError } from './errors.js';
 
 const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 const EMPTY = Buffer.alloc(0);
+const NO_FRAMES: Uint8Array[] = [];
 const SLOW_PEER_REASON = 'too slow: send buffer over the limit';
 // The socket's listeners are shared by every connection (a closure each would live as long as the
 // connection): each finds its WebSocket on the socket.
@@ -411,7 +412,8 @@ export class WebSocket extends EventEmitter {
       this._pendingPong = Uint8Array.from(data);
       return;
     }
-    this._writeFrames(this._conn!.sendPong(data), undefined);
+    this._conn!.sendPong(data);
+    this._writeOutput(undefined);
   }
 
   _onDrain(): void {
@@ -420,7 +422,8 @@ export class WebSocket extends EventEmitter {
     if (this._pendingPong && this._canSend()) {
       const data = this._pendingPong;
       this._pendingPong = null;
-      this._writeFrames(this._conn!.sendPong(data), undefined);
+      this._conn!.sendPong(data);
+      this._writeOutput(undefined);
     }
     this.emit('drain');
   }
@@ -514,12 +517,24 @@ export class WebSocket extends EventEmitter {
 
   // ---- sending -----------------------------------------------------------------------------------
 
-  /** Queues the frames the codec wants written (pongs, the close reply, the close after a violation). */
+  /** After the handlers of a chunk: what the codec still holds (answers, its close frame) goes to the outbox. */
   private _queueCodecOutput(): void {
     const conn = this._conn;
     if (!conn) return;
     const out = conn.takeOutput();
     if (out.length > 0) this._writeFrames(out, undefined);
+  }
+
+  /**
+   * A send call just queued its frame in the codec's one ordered output: move that output to the
+   * outbox, `cb` with it. One exception: while the handlers of a chunk that brought the peer's close
+   * (or a violation) run, the codec holds its close frame, and takeOutput() would hand it out and end
+   * sending; their answers then stay in the codec, ahead of it, until _dispatch takes everything.
+   */
+  private _writeOutput(cb: ((err?: Error) => void) | undefined): boolean {
+    const conn = this._conn!;
+    const closeWaits = this._gathering && conn.canSend && conn.state === 'CLOSED';
+    return this._writeFrames(closeWaits ? NO_FRAMES : conn.takeOutput(), cb);
   }
 
   /**
@@ -661,25 +676,21 @@ export class WebSocket extends EventEmitter {
     const binary = opts.binary ?? typeof data !== 'string';
     const fin = opts.fin ?? true;
     const conn = this._conn as Connection;
-    let frames: Uint8Array[];
     // A fragmented message under way keeps the type of its first fragment (the codec's record).
     const sending = conn.sendingFragmentKind;
     if (sending !== null || !fin) {
       const kind = sending ?? (binary ? 'binary' : 'text');
       const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data);
-      frames = conn.sendFragment(kind, bytes, fin);
+      conn.sendFragment(kind, bytes, fin);
     } else {
       const per = opts.compress === false ? { compress: false } : undefined;
       if (binary) {
-        frames = conn.sendBinary(
-          typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data),
-          per,
-        );
+        conn.sendBinary(typeof data === 'string' ? Buffer.from(data, 'utf8') : toUint8Array(data), per);
       } else {
-        frames = conn.sendText(typeof data === 'string' ? data : toUint8Array(data), per);
+        conn.sendText(typeof data === 'string' ? data : toUint8Array(data), per);
       }
     }
-    return this._writeFrames(frames, cb);
+    return this._writeOutput(cb);
   }
 
   /**
@@ -732,7 +743,9 @@ export class WebSocket extends EventEmitter {
     const payload =
       data === undefined || data === null ? EMPTY : typeof data === 'string' ? data : toUint8Array(data);
     const conn = this._conn!;
-    this._writeFrames(kind === 'ping' ? conn.sendPing(payload) : conn.sendPong(payload), cb);
+    if (kind === 'ping') conn.sendPing(payload);
+    else conn.sendPong(payload);
+    this._writeOutput(cb);
   }
 
   /**
@@ -759,10 +772,10 @@ export class WebSocket extends EventEmitter {
     }
     const text =
       reason === undefined ? undefined : typeof reason === 'string' ? reason : reason.toString('utf8');
-    const frames = conn.sendClose(code, text);
+    conn.sendClose(code, text);
     this._readyState = 2;
     this._stopKeepalive();
-    this._writeFrames(frames, undefined);
+    this._writeOutput(undefined);
     this._armCloseTimer();
   }
 
@@ -807,7 +820,8 @@ export class WebSocket extends EventEmitter {
     if (!ka) return;
     this._pingTimer = setInterval(() => {
       if (!this._canSend()) return;
-      this._writeFrames(this._conn!.sendPing(EMPTY), undefined);
+      this._conn!.sendPing(EMPTY);
+      this._writeOutput(undefined);
       if (this._pongTimer === null) {
         this._pongTimer = setTimeout(() => {
           this._pongTimer = null;

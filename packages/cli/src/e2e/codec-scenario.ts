@@ -88,26 +88,24 @@ export function runCodecScenario(): string[] {
   const client = new Connection({ role: 'client', randomFill: seededFill(42) });
   const server = new Connection({ role: 'server' });
 
-  const toServer = wire('client -> server', [
-    ...client.sendText('héllo, wörld 👋'),
-    ...client.sendBinary(pattern(300)),
-    ...client.sendText(''),
-    ...client.sendBinary(pattern(70000)),
-    ...client.sendFragment('text', utf8('frag'), false),
-    ...client.sendPing('are you there'),
-    ...client.sendFragment('text', utf8('ment'), true),
-  ]);
+  client.sendText('héllo, wörld 👋');
+  client.sendBinary(pattern(300));
+  client.sendText('');
+  client.sendBinary(pattern(70000));
+  client.sendFragment('text', utf8('frag'), false);
+  client.sendPing('are you there');
+  client.sendFragment('text', utf8('ment'), true);
+  const toServer = wire('client -> server', client.takeOutput());
   for (const event of receiveInPieces(server, toServer)) transcript.push(`server got ${describe(event)}`);
 
-  const toClient = wire('server -> client', [
-    ...server.takeOutput(), // the automatic pong
-    ...server.sendText('welcome'),
-    ...server.sendBinary(pattern(65536)),
-  ]);
+  server.sendText('welcome'); // behind the automatic pong, already queued
+  server.sendBinary(pattern(65536));
+  const toClient = wire('server -> client', server.takeOutput());
   for (const event of client.receive(toClient)) transcript.push(`client got ${describe(event)}`);
 
   // RFC 6455 7.1.2: the closing handshake, started by the client.
-  const close = wire('client close', client.sendClose(4001, 'done here'));
+  client.sendClose(4001, 'done here');
+  const close = wire('client close', client.takeOutput());
   for (const event of receiveInPieces(server, close)) transcript.push(`server got ${describe(event)}`);
   const reply = wire('server close reply', server.takeOutput());
   for (const event of client.receive(reply)) transcript.push(`client got ${describe(event)}`);
