@@ -24,8 +24,6 @@ import { readSuiteOutput } from './suite.js';
 
 const conformanceDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(conformanceDir, '..');
-const reportsDir = join(repoRoot, 'reports', 'conformance');
-const htmlDir = join(reportsDir, 'html');
 const AGENT = 'rfc6455-node';
 
 const { values: options } = parseArgs({
@@ -37,9 +35,16 @@ const { values: options } = parseArgs({
     'testee-client': { type: 'string', default: join(conformanceDir, 'dist', 'testee-client.js') },
     'testee-name': { type: 'string', default: '@rfc6455/node' },
     'write-expected': { type: 'boolean', default: false },
+    // Another testee's requirements (e.g. the codec README's example, which declines deflate).
+    expected: { type: 'string', default: join(conformanceDir, 'expected.json') },
+    // Where a full run's summaries go (server.md, client.md, ...).
+    reports: { type: 'string' },
   },
 });
 
+const reportsDir =
+  options.reports !== undefined ? resolve(options.reports) : join(repoRoot, 'reports', 'conformance');
+const htmlDir = join(reportsDir, 'html');
 const casePatterns = options.cases?.split(',').map((c) => c.trim()) ?? ['*'];
 const fullRun = casePatterns.length === 1 && casePatterns[0] === '*';
 const timeoutMs = Number(process.env.CONFORMANCE_TIMEOUT_MINUTES ?? 60) * 60_000;
@@ -253,9 +258,13 @@ function freshDir(dir: string): string {
 }
 
 function loadExpected(): Expected {
-  const path = join(conformanceDir, 'expected.json');
+  const path = options.expected;
   if (!existsSync(path)) return { server: {}, client: {} };
-  return JSON.parse(readFileSync(path, 'utf8')) as Expected;
+  const data = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  if ('server' in data || 'client' in data) return data as Expected;
+  // A matrix cell's file (conformance/expected/<cell>.json) holds one mode's cases, by id.
+  const cases = data as Expected['server'];
+  return { server: cases, client: cases };
 }
 
 function writeExpected(runs: ModeRun[]): void {
@@ -264,8 +273,8 @@ function writeExpected(runs: ModeRun[]): void {
     const ids = r.cases.map((c) => c.id).sort(compareCaseIds);
     expected[r.mode] = Object.fromEntries(ids.map((id) => [id, requirementFor(id)]));
   }
-  writeFileSync(join(conformanceDir, 'expected.json'), JSON.stringify(expected, null, 2) + '\n');
-  log('wrote conformance/expected.json');
+  writeFileSync(options.expected, JSON.stringify(expected, null, 2) + '\n');
+  log(`wrote ${options.expected}`);
 }
 
 function report(summary: Summary): void {

@@ -1,5 +1,6 @@
 // The README's example is examples/echo.ts, verbatim: this test checks that, runs it, and checks
 // the bytes it puts on the wire against RFC 6455 by hand (a fixed "random" source makes them exact).
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -11,8 +12,8 @@ import { HANDSHAKE_ERRORS } from './handshake.js';
 
 const root = path.join(__dirname, '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-const exampleFile = 'examples/echo.ts';
-const example = fs.readFileSync(path.join(root, exampleFile), 'utf8');
+/** The README's examples, each shown verbatim after its marker: one source, run by the tests below. */
+const exampleFiles = ['examples/echo.ts', 'examples/echo-net.ts'];
 
 /** RFC 6455 1.3: the sample nonce, so that the client key is the RFC's example key. */
 const NONCE = new TextEncoder().encode('the sample nonce');
@@ -92,12 +93,12 @@ function run(messages: string[], split: Split): Run {
 }
 
 describe('README', () => {
-  test(`shows ${exampleFile} verbatim, in a ts block after its marker`, () => {
-    const marker = `<!-- example: ${exampleFile} -->\n\n\`\`\`ts\n`;
+  test.each(exampleFiles)('shows %s verbatim, in a ts block after its marker', (file) => {
+    const marker = `<!-- example: ${file} -->\n\n\`\`\`ts\n`;
     const start = readme.indexOf(marker);
     expect(start).toBeGreaterThanOrEqual(0);
     const body = readme.slice(start + marker.length);
-    expect(body.slice(0, body.indexOf('```\n'))).toBe(example);
+    expect(body.slice(0, body.indexOf('```\n'))).toBe(fs.readFileSync(path.join(root, file), 'utf8'));
   });
 
   test('has a row for every kind of PROTOCOL_ERRORS, with its code and reason', () => {
@@ -188,32 +189,47 @@ describe('the example (RFC 6455 4 and 5, in memory)', () => {
   );
 });
 
-describe('the example over node:net, wired as the README says (127.0.0.1, port 0)', () => {
+describe('examples/echo-net.ts, run as built (127.0.0.1, PORT=0), against the example client', () => {
   test('two echoes and a clean close; the server ends TCP first', async () => {
-    const log: string[] = [];
-    const say = (line: string) => void log.push(line);
-    const wire = (socket: net.Socket): Transport => ({
-      write: (chunks) => chunks.forEach((c) => socket.write(c)),
-      end: () => socket.end(),
-    });
-    const plug = (socket: net.Socket, receive: Receive) => {
+    const script = path.join(root, 'examples', 'dist', 'echo-net.js');
+    if (!fs.existsSync(script)) throw new Error(`${script} is missing: build first (bash scripts/build.sh)`);
+    const child = spawn(process.execPath, [script], { env: { ...process.env, PORT: '0' }, stdio: 'pipe' });
+    try {
+      let printed = '';
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no LISTENING line within 10 s: ${printed}`)),
+          10_000,
+        );
+        child.stdout.on('data', (chunk: Buffer) => {
+          printed += chunk.toString();
+          const match = /LISTENING (\d+)/.exec(printed);
+          if (match) {
+            clearTimeout(timer);
+            resolve(Number(match[1]));
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`echo-net exited with ${code}: ${printed}`)));
+      });
+      const log: string[] = [];
+      const socket = net.connect(port, '127.0.0.1');
+      socket.setTimeout(5000, () => socket.destroy()); // a broken example fails instead of hanging
+      const receive = echoClient(
+        { write: (chunks) => chunks.forEach((c) => socket.write(c)), end: () => socket.end() },
+        ['hello', 'wörld'],
+        (line) => void log.push(line),
+      );
       socket.on('data', receive);
       socket.on('end', () => receive(null));
-    };
-    const server = net.createServer((socket) => plug(socket, echoServer(wire(socket), say)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    const socket = net.connect(port, '127.0.0.1');
-    socket.setTimeout(5000, () => socket.destroy()); // a broken example fails instead of hanging
-    plug(socket, echoClient(wire(socket), ['hello', 'wörld'], say));
-    await new Promise((resolve) => socket.on('close', resolve));
-    await new Promise((resolve) => server.close(resolve));
-    expect(log).toEqual([
-      'client: echo hello',
-      'client: echo wörld',
-      'server: close 1000 bye',
-      'client: close 1000 clean=true',
-    ]);
+      await new Promise((resolve) => socket.on('close', resolve));
+      expect(log).toEqual(['client: echo hello', 'client: echo wörld', 'client: close 1000 clean=true']);
+      // The server's own log line, printed by the example's log callback.
+      for (let i = 0; i < 100 && !printed.includes('server: close'); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(printed).toContain('server: close 1000 bye');
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
 
