@@ -26,6 +26,7 @@ import { installBrowserFace } from './browser-face.js';
 import { DEFAULT_CLOSE_TIMEOUT, checkKeepalive, checkMaxBufferedAmount, checkTimeout } from './options.js';
 import { ClientHandshake } from './client.js';
 import type { ClientHandshakeOptions } from './client.js';
+import { Http2Handshake } from './http2-client.js';
 import type { OpenSetup } from './open-setup.js';
 import { Outbox } from './outbox.js';
 import { WebSocketError, closedError, frameError } from './errors.js';
@@ -187,7 +188,7 @@ export class WebSocket extends EventEmitter {
   /** Bytes passed to send() after the closing handshake began (WHATWG: bufferedAmount still grows). */
   private _lateBytes = 0;
   /** Client only, while CONNECTING: the opening handshake. */
-  private _handshake: ClientHandshake<WebSocket> | null = null;
+  private _handshake: ClientHandshake<WebSocket> | Http2Handshake<WebSocket> | null = null;
 
   constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions);
   constructor(url: string | URL, options?: ClientOptions);
@@ -208,7 +209,9 @@ export class WebSocket extends EventEmitter {
     this._closeTimeout = checkTimeout('closeTimeout', opts.closeTimeout, DEFAULT_CLOSE_TIMEOUT);
     checkMaxBufferedAmount(opts.maxBufferedAmount);
     this._url = String(url);
-    this._handshake = new ClientHandshake<WebSocket>(url, list, opts, {
+    // RFC 8441: over an HTTP/2 stream when asked (http2-client.ts), else an HTTP/1.1 Upgrade.
+    const Handshake = opts.http2 ? Http2Handshake : ClientHandshake;
+    this._handshake = new Handshake<WebSocket>(url, list, opts, {
       socket: this,
       opened: (setup) => {
         this._url = this.url;
