@@ -251,7 +251,8 @@ export class Http2Handshake<Socket extends HandshakeTarget> {
     this.timer = null;
     if (!opened) {
       const stream = this.stream;
-      if (stream !== null && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      // destroy, not close(): a refusal's unread body would keep a closed stream from ending.
+      if (stream !== null && !stream.destroyed) stream.destroy();
       if (stream === null) this.lease?.release();
     }
     return true;
@@ -348,6 +349,7 @@ export class Http2Handshake<Socket extends HandshakeTarget> {
       this.sink.opened({
         socket: stream,
         head: NO_BYTES,
+        closeLater: true,
         role: 'client',
         protocol: checked.protocol ?? '',
         extensions: checked.extensions,

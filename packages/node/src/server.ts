@@ -564,6 +564,7 @@ export class WebSocketServer extends EventEmitter {
       const ws = acceptWebSocket(this.options.WebSocket ?? WebSocket, {
         socket: stream,
         head: NO_BYTES,
+        closeLater: true,
         role: 'server',
         protocol: result.protocol ?? '',
         extensions: result.extensions,

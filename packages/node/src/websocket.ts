@@ -80,6 +80,13 @@ function socketOnEnd(this: OwnedSocket): void {
 function socketOnClose(this: OwnedSocket): void {
   this[kWebSocket]._onSocketClose();
 }
+/** HTTP/2 streams (OpenSetup.closeLater): the application's 'close' runs outside the stream's own. */
+function socketOnCloseLater(this: OwnedSocket): void {
+  setImmediate(socketOnCloseFor, this);
+}
+function socketOnCloseFor(socket: OwnedSocket): void {
+  socket[kWebSocket]._onSocketClose();
+}
 function socketOnError(this: OwnedSocket, err: Error): void {
   this[kWebSocket]._onSocketError(err);
 }
@@ -314,7 +321,7 @@ export class WebSocket extends EventEmitter {
     if (setup.head.byteLength > 0) socket.unshift(toBuffer(setup.head));
     socket.on('data', socketOnData);
     socket.on('end', socketOnEnd);
-    socket.on('close', socketOnClose);
+    socket.on('close', setup.closeLater === true ? socketOnCloseLater : socketOnClose);
     socket.on('error', socketOnError);
     socket.on('drain', socketOnDrain);
     this._readyState = 1;
