@@ -247,7 +247,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
             }
           },
         }),
-    server: http as Server,
+    server: http,
     path: options.path,
     perMessageDeflate: options.deflate,
     maxPayload: options.maxPayload,

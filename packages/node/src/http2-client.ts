@@ -323,7 +323,7 @@ export class Http2Handshake<Socket extends HandshakeTarget> {
       lease.release();
       this.fail('the stream closed before the server answered the extended CONNECT', 'WS_ERR_HANDSHAKE');
     });
-    stream.on('error', (err) => {
+    stream.on('error', (err: Error) => {
       const code = (err as { code?: string }).code ?? 'WS_ERR_HANDSHAKE';
       this.fail(`opening handshake failed: ${err.message}`, code);
     });

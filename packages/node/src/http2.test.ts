@@ -130,10 +130,10 @@ describe.each([
         [Buffer, boolean],
         [Buffer, boolean],
       ];
-      expect([t!.toString(), tBinary]).toEqual(['über h2', false]);
+      expect([t.toString(), tBinary]).toEqual(['über h2', false]);
       expect(lBinary).toBe(true);
-      expect(Buffer.compare(l!, big)).toBe(0);
-      expect([...bin!]).toEqual([1, 2, 3]);
+      expect(Buffer.compare(l, big)).toBe(0);
+      expect([...bin]).toEqual([1, 2, 3]);
       const gotB = messages(b, 1);
       b.send('b');
       expect(String((await gotB)[0]![0])).toBe('b');
@@ -189,7 +189,7 @@ describe('the server on an http2 server (RFC 8441 4, 5)', () => {
     ['a bad subprotocol list', 400, { 'sec-websocket-protocol': 'a b' }, /subprotocol/],
   ])('refuses %s with %i and a reason, leaving the session open', async (_name, status, fields, reason) => {
     const s = await serve(true, { path: '/' });
-    const { headers, body, session } = await rawConnect(s.origin, fields as http2.OutgoingHttpHeaders);
+    const { headers, body, session } = await rawConnect(s.origin, fields);
     expect(headers[':status']).toBe(status);
     expect(body).toMatch(reason);
     // The session is still good for a WebSocket.

@@ -351,7 +351,7 @@ export class WebSocketServer extends EventEmitter {
       this._ownServer = true;
       server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.server !== undefined) {
-      this._server = options.server as net.Server;
+      this._server = options.server;
       this._ownServer = false;
       if (callback)
         throw new Error('the callback argument is only for `port` mode; listen on your server instead');
