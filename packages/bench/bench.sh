@@ -3,6 +3,7 @@
 # packages the benchmark imports, then run it. Arguments go to the benchmark:
 #   bash packages/bench/bench.sh [--quick] [--profile SCENARIO] ...   (servers: packages/bench/src/bench.ts)
 #   bash packages/bench/bench.sh codec [--quick]                      (codec: packages/bench/src/codec-bench.ts)
+#   bash packages/bench/bench.sh h2 [--rounds N] [--duration SEC]     (RFC 8441 vs HTTP/1.1: packages/bench/src/h2-bench.ts)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ ! -d node_modules/.pnpm ]; then
@@ -14,6 +15,10 @@ npx tsc -b packages/bench
 # 2,000 connections on each side of the memory scenario need more descriptors than some defaults.
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fi
+if [ "${1:-}" = h2 ]; then
+  shift
+  exec node packages/bench/dist/h2-bench.js "$@"
 fi
 if [ "${1:-}" = codec ]; then
   shift

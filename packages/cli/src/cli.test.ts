@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { connect as connectHttp2 } from 'node:http2';
 import { connect as tcpConnect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
@@ -9,6 +10,7 @@ import { run } from './cli.js';
 import { parseServeArgs, startServer } from './serve.js';
 import type { RunningServer } from './serve.js';
 import { upgradeRequest } from '@rfc6455/test-support';
+import { WebSocket as NodeWebSocket } from './transport.js';
 
 const demoDir = join(__dirname, '..', 'public');
 
@@ -433,5 +435,50 @@ describe('serve: Origin and Host checks (cross-site WebSocket hijacking, DNS reb
     expect(() => parseServeArgs(['--allow-origin', 'example.com'], demoDir)).toThrow(
       /--allow-origin must be an origin/,
     );
+  });
+});
+
+describe('serve with TLS: HTTPS over HTTP/2 and HTTP/1.1', () => {
+  it('--tls-self-signed serves the page over h2 and WebSockets over h2 (extended CONNECT) and HTTP/1.1', async () => {
+    const parsed = parseServeArgs(['--mode', 'demo', '--tls-self-signed'], demoDir);
+    if (parsed === 'help') throw new Error('unexpected help');
+    expect(parsed.tls?.cert.toString()).toMatch(/BEGIN CERTIFICATE/);
+    await withServer({ ...parsed, port: 0, host: '127.0.0.1' }, async (server) => {
+      expect(server.wsUrl).toBe(`wss://localhost:${server.port}`);
+      const origin = `https://localhost:${server.port}`;
+      // The page, over HTTP/2.
+      const session = connectHttp2(origin, { rejectUnauthorized: false });
+      const page = session.request({ ':path': '/' });
+      const [headers] = (await once(page, 'response')) as [Record<string, string | number>];
+      expect(headers[':status']).toBe(200);
+      page.resume();
+      await once(page, 'end');
+      // A WebSocket on that same session, and one over HTTP/1.1 (no http2 option).
+      const versions: string[] = [];
+      server.wss.on('connection', (_ws, req) => versions.push(req.httpVersion));
+      const h2 = new NodeWebSocket(server.wsUrl, ['chat'], { http2: session, origin });
+      const h1 = new NodeWebSocket(server.wsUrl, ['chat'], { rejectUnauthorized: false, origin });
+      await Promise.all([once(h2, 'open'), once(h1, 'open')]);
+      expect(versions.sort()).toEqual(['1.1', '2.0']);
+      expect([h2.protocol, h2.extensions]).toEqual(['chat', expect.stringMatching(/^permessage-deflate/)]);
+      // Demo mode broadcasts: a message from the HTTP/2 socket reaches the HTTP/1.1 one.
+      const got = once(h1, 'message');
+      h2.send('across versions');
+      expect(String((await got)[0])).toBe('across versions');
+      h2.close();
+      h1.close();
+      await Promise.all([once(h2, 'close'), once(h1, 'close')]);
+      session.close();
+    });
+  });
+
+  it('--tls-cert needs --tls-key, and not with --tls-self-signed', () => {
+    expect(() => parseServeArgs(['--tls-cert', 'c.pem'], demoDir)).toThrow(/go together/);
+    expect(() =>
+      parseServeArgs(['--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-self-signed'], demoDir),
+    ).toThrow(/not both/);
+    expect(() =>
+      parseServeArgs(['--tls-cert', '/nonexistent/c.pem', '--tls-key', '/nonexistent/k.pem'], demoDir),
+    ).toThrow(/cannot read \/nonexistent\/c.pem/);
   });
 });

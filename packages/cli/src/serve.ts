@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
 import { parseArgs } from 'node:util';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExitCode, UsageError, integer, usage } from './args.js';
 import type { Io } from './args.js';
 import { staticFiles } from './static-files.js';
+import { selfSignedCertificate } from './tls.js';
 import { WebSocket, WebSocketServer } from './transport.js';
 
 export const serveHelp = `Usage: rfc6455 serve [options]
@@ -24,6 +28,12 @@ Options:
   --max-payload N    largest message accepted, in bytes (default 64 MiB); larger ones close with 1009
   --max-buffered N   a client with more than N bytes waiting to be sent (one that does not read)
                      is closed with 1008 instead of being sent more (default 16 MiB)
+  --tls-cert FILE    serve HTTPS and wss: with this PEM certificate (and --tls-key), over HTTP/2
+                     (HTTP/1.1 too): browsers open their WebSockets on the page's own HTTP/2
+                     connection (RFC 8441 extended CONNECT)
+  --tls-key FILE     the certificate's PEM private key
+  --tls-self-signed  as --tls-cert/--tls-key, with a certificate for localhost and 127.0.0.1 made
+                     now with openssl (browsers warn about it: for trying things out)
   --allow-origin O   let pages from origin O (e.g. https://example.com:8443) connect (repeatable;
                      '*' for any). Demo mode, and any mode given this flag, checks Origin: only
                      http://localhost:PORT, http://127.0.0.1:PORT and these may connect (403 for
@@ -54,6 +64,8 @@ export interface ServeOptions {
    * and Host always; other modes check Origin only when this is non-empty.
    */
   allowOrigins?: string[];
+  /** PEM key and certificate: HTTPS with HTTP/2 (and HTTP/1.1), wss:; null or absent: plain HTTP. */
+  tls?: { key: Buffer; cert: Buffer } | null;
   /** Where to write one-line notes about connections (default: nowhere). */
   log?: (line: string) => void;
 }
@@ -66,7 +78,8 @@ export const defaults = {
 } as const;
 
 export interface RunningServer {
-  readonly http: Server;
+  /** node:http's server, or with `tls` node:http2's secure server (allowHTTP1). */
+  readonly http: Server | Http2SecureServer;
   readonly wss: WebSocketServer;
   readonly port: number;
   /** Page URL, e.g. http://localhost:8000/ */
@@ -136,10 +149,13 @@ function makeGuard(options: ServeOptions, port: number): Guard | null {
     : options.host.includes(':')
       ? `[${options.host.toLowerCase()}]`
       : options.host.toLowerCase();
-  const allowed = new Set([`http://localhost:${port}`, `http://127.0.0.1:${port}`]);
-  if (configured !== null) allowed.add(`http://${configured}:${port}`);
+  const scheme = options.tls ? 'https' : 'http';
+  const allowed = new Set([`${scheme}://localhost:${port}`, `${scheme}://127.0.0.1:${port}`]);
+  if (configured !== null) allowed.add(`${scheme}://${configured}:${port}`);
   for (const origin of extra) allowed.add(serializedOrigin(origin)!);
-  const hostOf = (req: IncomingMessage): string => req.headers.host ?? '';
+  // HTTP/2 names the host in :authority (RFC 9113 8.3.1), HTTP/1.1 in Host.
+  const hostOf = (req: IncomingMessage): string =>
+    req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
   return {
     host(req) {
       if (!demo) return null;
@@ -154,7 +170,8 @@ function makeGuard(options: ServeOptions, port: number): Guard | null {
       if (serialized !== null && allowed.has(serialized)) return null;
       // The page's own origin, when it was reached by a loopback name (localhost.:PORT, [::1]:PORT).
       const host = hostOf(req);
-      if (isLoopbackName(hostName(host)) && serialized === serializedOrigin(`http://${host}`)) return null;
+      if (isLoopbackName(hostName(host)) && serialized === serializedOrigin(`${scheme}://${host}`))
+        return null;
       return `Origin ${origin.slice(0, 100)} is not allowed to connect (rfc6455 serve --allow-origin ORIGIN lets it)`;
     },
   };
@@ -171,15 +188,31 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           res.end('This is a WebSocket server: connect with a WebSocket client.\n');
         };
   let guard: Guard | null = null; // set once the port is known
-  const http = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const refused = guard?.host(req) ?? null;
     if (refused !== null) {
-      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      // HTTP/2 has no Connection header (RFC 9113 8.2.2).
+      const close: Record<string, string> = req.httpVersionMajor === 1 ? { connection: 'close' } : {};
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', ...close });
       res.end(`${refused}\n`);
       return;
     }
     handler(req, res);
-  });
+  };
+  // With TLS: HTTP/2 and HTTP/1.1 on one port (ALPN); the WebSocketServer takes both kinds of handshake.
+  const sessions = new Set<ServerHttp2Session>();
+  const http: Server | Http2SecureServer = options.tls
+    ? createSecureServer(
+        { key: options.tls.key, cert: options.tls.cert, allowHTTP1: true },
+        onRequest as never,
+      )
+    : createServer(onRequest);
+  if (options.tls) {
+    (http as Http2SecureServer).on('session', (session: ServerHttp2Session) => {
+      sessions.add(session);
+      session.on('close', () => sessions.delete(session));
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       http.off('listening', onListening);
@@ -254,24 +287,30 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = (http.address() as AddressInfo).port;
   const host = displayHost(options.host);
   const wsPath = options.path === '/' ? '' : options.path;
+  const secure = options.tls ? 's' : '';
   let closing: Promise<void> | null = null;
 
   return {
     http,
     wss,
     port,
-    httpUrl: `http://${host}:${port}/`,
-    wsUrl: `ws://${host}:${port}${wsPath}`,
+    httpUrl: `http${secure}://${host}:${port}/`,
+    wsUrl: `ws${secure}://${host}:${port}${wsPath}`,
     close(graceMs = 5000) {
-      closing ??= shutDown(http, wss, graceMs);
+      closing ??= shutDown(http, sessions, wss, graceMs);
       return closing;
     },
   };
 }
 
-async function shutDown(http: Server, wss: WebSocketServer, graceMs: number): Promise<void> {
+async function shutDown(
+  http: Server | Http2SecureServer,
+  sessions: Set<ServerHttp2Session>,
+  wss: WebSocketServer,
+  graceMs: number,
+): Promise<void> {
   const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
-  http.closeIdleConnections();
+  if ('closeIdleConnections' in http) http.closeIdleConnections();
   // RFC 6455 7.4.1: 1001, the endpoint is going away.
   const closed = [...(wss.clients ?? [])].map(
     (client) =>
@@ -290,7 +329,8 @@ async function shutDown(http: Server, wss: WebSocketServer, graceMs: number): Pr
   }
   clearTimeout(timer);
   await new Promise<void>((resolve) => wss.close(() => resolve()));
-  http.closeAllConnections();
+  if ('closeAllConnections' in http) http.closeAllConnections();
+  for (const session of sessions) session.destroy();
   await stopped;
 }
 
@@ -312,6 +352,14 @@ function listenError(error: NodeJS.ErrnoException, options: ServeOptions): Error
   }
 }
 
+function readPem(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`--${flag}: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
 /** Turns the command line into ServeOptions. `demoDir` is the bundled demo page's directory. */
 export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 'help' {
   const { values, positionals } = usage(() =>
@@ -330,6 +378,9 @@ export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 
         'max-payload': { type: 'string' },
         'max-buffered': { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-self-signed': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -351,7 +402,22 @@ export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 
       );
     }
   }
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together: give both files (PEM)');
+  }
+  if (certFile !== undefined && values['tls-self-signed'] === true) {
+    throw new UsageError('give either --tls-cert/--tls-key or --tls-self-signed, not both');
+  }
+  let tls: ServeOptions['tls'] = null;
+  if (certFile !== undefined && keyFile !== undefined) {
+    tls = { cert: readPem('tls-cert', certFile), key: readPem('tls-key', keyFile) };
+  } else if (values['tls-self-signed'] === true) {
+    tls = selfSignedCertificate();
+  }
   return {
+    tls,
     port: integer('port', values.port, 0, 65535) ?? defaults.port,
     host: values.host ?? defaults.host,
     mode,
@@ -387,7 +453,11 @@ export async function serveCommand(
     io.stderr.write(`rfc6455 serve: ${(error as Error).message}\n`);
     return ExitCode.failure;
   }
-  const extras = [options.deflate ? 'permessage-deflate' : '', options.protocols.join(', ')].filter(Boolean);
+  const extras = [
+    options.tls ? 'HTTPS: HTTP/2 and HTTP/1.1' : '',
+    options.deflate ? 'permessage-deflate' : '',
+    options.protocols.join(', '),
+  ].filter(Boolean);
   io.stdout.write(
     `rfc6455 serve: ${options.mode} mode${extras.length > 0 ? ` (${extras.join('; ')})` : ''}\n` +
       (options.staticDir !== null ? `  page:      ${server.httpUrl}\n` : '') +

@@ -227,6 +227,38 @@ export function acceptServerHandshake(
   const key = firstHeader(request, 'Sec-WebSocket-Key')!;
   if (!isValidKey(key)) return reject('invalid-key');
 
+  const negotiated = negotiateServer(request, options.chooseProtocol, deflateOptions);
+  if (!negotiated.ok) return negotiated;
+  const { protocol, extensions, perMessageDeflate } = negotiated;
+
+  return {
+    ok: true,
+    response: switchingProtocols(key, protocol, extensions, extra),
+    protocol,
+    extensions,
+    perMessageDeflate,
+    request,
+    key,
+  };
+}
+
+/** The subprotocol and extensions a server settled on (RFC 6455 4.2.1 items 8 and 9). */
+export interface ServerNegotiation {
+  ok: true;
+  protocol: string | null;
+  extensions: string;
+  perMessageDeflate: PerMessageDeflateParams | null;
+}
+
+/**
+ * RFC 6455 4.2.1 items 8 and 9: picks the subprotocol and accepts extensions. Shared by the HTTP/1.1
+ * handshake and RFC 8441's extended CONNECT (rfc8441.ts), whose headers are the same.
+ */
+export function negotiateServer(
+  request: HttpHead,
+  chooseProtocol: ServerHandshakeOptions['chooseProtocol'],
+  deflateOptions: PerMessageDeflateServerOptions | null,
+): ServerNegotiation | Extract<ServerHandshakeResult, { ok: false }> {
   // 4.2.1 item 8: subprotocols, a list of tokens.
   const offered: string[] = [];
   const protocolFields =
@@ -240,8 +272,8 @@ export function acceptServerHandshake(
     }
   }
   let protocol: string | null = null;
-  if (offered.length > 0 && options.chooseProtocol !== undefined) {
-    const chosen = options.chooseProtocol(offered.slice(), request);
+  if (offered.length > 0 && chooseProtocol !== undefined) {
+    const chosen = chooseProtocol(offered.slice(), request);
     if (chosen !== null && chosen !== undefined) {
       if (!offered.includes(chosen)) {
         throw new Error(
@@ -270,15 +302,7 @@ export function acceptServerHandshake(
     }
   }
 
-  return {
-    ok: true,
-    response: switchingProtocols(key, protocol, extensions, extra),
-    protocol,
-    extensions,
-    perMessageDeflate,
-    request,
-    key,
-  };
+  return { ok: true, protocol, extensions, perMessageDeflate };
 }
 
 const NO_HEADERS: [string, string][] = [];
@@ -566,6 +590,18 @@ export function checkServerResponse(
   if (accepts[0] !== computeAccept(sent.key))
     return fail('Sec-WebSocket-Accept does not match the key we sent');
 
+  return checkNegotiated(response, sent, fail);
+}
+
+/**
+ * RFC 6455 4.1 steps 5 and 6: the subprotocol and the extensions the server accepted, each one we
+ * offered. Shared by the HTTP/1.1 handshake and RFC 8441's extended CONNECT (rfc8441.ts).
+ */
+export function checkNegotiated(
+  response: HttpHead,
+  sent: Pick<ClientRequest, 'protocols' | 'perMessageDeflate'>,
+  fail: (reason: string) => ClientHandshakeResult,
+): ClientHandshakeResult {
   // Step 6: one subprotocol, and one we offered.
   const protocolValues = getHeaderValues(response, 'Sec-WebSocket-Protocol');
   let protocol: string | null = null;

@@ -46,6 +46,21 @@ export type {
   ServerHandshakeResult,
 } from './handshake.js';
 
+// The opening handshake over HTTP/2 (RFC 8441): an extended CONNECT, a 200, no key and no accept.
+export {
+  EXTENDED_CONNECT_ERRORS,
+  acceptExtendedConnect,
+  checkExtendedConnectResponse,
+  createExtendedConnectRequest,
+} from './rfc8441.js';
+export type {
+  ExtendedConnectErrorKind,
+  ExtendedConnectRequest,
+  ExtendedConnectRequestOptions,
+  ExtendedConnectResult,
+  FieldList,
+} from './rfc8441.js';
+
 // HTTP/1.1 heads, header helpers and responses.
 export {
   DEFAULT_MAX_HEADERS,

@@ -9,6 +9,7 @@ import { randomFillSync } from 'node:crypto';
 import net from 'node:net';
 import querystring from 'node:querystring';
 import tls from 'node:tls';
+import type { ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { checkServerResponse, createClientRequest, headFromRaw } from '@rfc6455/codec';
 import type { ClientRequest, PerMessageDeflateClientOptions } from '@rfc6455/codec';
@@ -58,6 +59,18 @@ export interface ClientHandshakeOptions<Socket>
   generateMask?: (mask: Buffer) => void;
   /** Masking-key source (tests make it deterministic); default crypto.randomFillSync. */
   randomFill?: (bytes: Uint8Array) => void;
+  /**
+   * RFC 8441: open the WebSocket as an extended CONNECT stream on an HTTP/2 connection. `true`
+   * shares one session per origin (opened on demand, closed when its last WebSocket closes); or pass
+   * a ClientHttp2Session of yours (it stays open). See http2-client.ts.
+   */
+  http2?: boolean | ClientHttp2Session;
+  /**
+   * With `http2`: when the server does not speak HTTP/2 or does not enable extended CONNECT
+   * (SETTINGS_ENABLE_CONNECT_PROTOCOL), use an HTTP/1.1 Upgrade instead (default true); false fails
+   * with the error code WS_ERR_HTTP2_UNSUPPORTED.
+   */
+  http2Fallback?: boolean;
   /** Ignored, as in ws: the URL decides (kept so that ws's options type-check). */
   host?: string;
   protocol?: string;
@@ -127,7 +140,7 @@ function tlsConnect(options: tls.ConnectionOptions & { path?: string; host?: str
 }
 
 /** The values of a header in `headers`, whatever the case of its name. */
-function takeHeader(headers: [string, string][], name: string): string | undefined {
+export function takeHeader(headers: [string, string][], name: string): string | undefined {
   let value: string | undefined;
   for (let i = headers.length - 1; i >= 0; i--) {
     if (headers[i]![0].toLowerCase() === name) {
@@ -138,7 +151,7 @@ function takeHeader(headers: [string, string][], name: string): string | undefin
   return value;
 }
 
-function headerList(headers: http.OutgoingHttpHeaders | undefined): [string, string][] {
+export function headerList(headers: http.OutgoingHttpHeaders | undefined): [string, string][] {
   const out: [string, string][] = [];
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (value === undefined) continue;
@@ -149,7 +162,7 @@ function headerList(headers: http.OutgoingHttpHeaders | undefined): [string, str
 }
 
 /** The codec's header list as node:http wants it (repeated names become arrays), order kept. */
-function headerObject(list: [string, string][]): http.OutgoingHttpHeaders {
+export function headerObject(list: [string, string][]): http.OutgoingHttpHeaders {
   const out: Record<string, string | string[]> = {};
   const names = new Map<string, string>();
   for (const [name, value] of list) {
@@ -165,7 +178,7 @@ function headerObject(list: [string, string][]): http.OutgoingHttpHeaders {
   return out;
 }
 
-function deflateOffer(
+export function deflateOffer(
   pmd: boolean | PerMessageDeflateOptions | undefined,
 ): false | PerMessageDeflateClientOptions {
   if (pmd === false) return false;
@@ -208,6 +221,8 @@ const NOT_REQUEST_OPTIONS = [
   'finishRequest',
   'generateMask',
   'randomFill',
+  'http2',
+  'http2Fallback',
   'maxPayload',
   'autoPong',
   'closeTimeout',
@@ -244,7 +259,7 @@ export interface HandshakeTarget {
 }
 
 /** The settings a handshake keeps across redirects, checked once. */
-interface Settings<Socket> {
+export interface Settings<Socket> {
   protocols: string[];
   options: ClientHandshakeOptions<Socket>;
   protocolVersion: number;
@@ -255,7 +270,10 @@ interface Settings<Socket> {
   passThrough: Record<string, unknown>;
 }
 
-function settings<Socket>(protocols: string[], options: ClientHandshakeOptions<Socket>): Settings<Socket> {
+export function settings<Socket>(
+  protocols: string[],
+  options: ClientHandshakeOptions<Socket>,
+): Settings<Socket> {
   const protocolVersion = options.protocolVersion ?? 13;
   if (!PROTOCOL_VERSIONS.includes(protocolVersion)) {
     throw new RangeError(
@@ -568,6 +586,6 @@ export class ClientHandshake<Socket extends HandshakeTarget> {
   }
 }
 
-function userinfo(url: URL): string {
+export function userinfo(url: URL): string {
   return `${querystring.unescape(url.username)}:${querystring.unescape(url.password)}`;
 }

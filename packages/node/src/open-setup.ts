@@ -14,4 +14,10 @@ export interface OpenSetup {
   perMessageDeflate: PerMessageDeflate | null;
   options: SocketOptions;
   randomFill?: (bytes: Uint8Array) => void;
+  /**
+   * Handle the transport's 'close' on the next turn of the event loop. For HTTP/2 streams: Node's
+   * http2 (seen on 20.20) spins forever when a stream is destroyed or reset from inside another
+   * stream's 'close' event, which is where a 'close' listener that terminates other sockets would run.
+   */
+  closeLater?: boolean;
 }

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as lib from './index.js';
 import { closeServer, closed, messages, once, opened } from './testing/helpers.js';
@@ -20,6 +21,7 @@ async function run(index: number, port = 0): Promise<{ scope: Scope; logs: strin
   let code = blocks[index]!;
   code = code.replace(/^import \{([^}]*)\} from '@rfc6455\/node';$/gm, 'const {$1} = __lib;');
   code = code.replace(/^import http from 'node:http';$/gm, 'const http = __http;');
+  code = code.replace(/^import http2 from 'node:http2';$/gm, 'const http2 = __http2;');
   code = code.replace(/port: 8080/g, "port: 0, host: '127.0.0.1'");
   code = code.replace(/\.listen\(8080\)/g, ".listen(0, '127.0.0.1')");
   code = code.replace(/localhost:80[08]0/g, `127.0.0.1:${port}`);
@@ -27,8 +29,14 @@ async function run(index: number, port = 0): Promise<{ scope: Scope; logs: strin
   const names = [...code.matchAll(/^(?:const|let) (\w+) =/gm)].map((m) => m[1]);
   const logs: string[] = [];
   const logger = { log: (...args: unknown[]) => logs.push(args.map(String).join(' ')) };
-  const fn = new AsyncFunction('__lib', '__http', 'console', `${code}\nreturn { ${names.join(', ')} };`);
-  return { scope: await fn(lib, http, logger), logs };
+  const fn = new AsyncFunction(
+    '__lib',
+    '__http',
+    '__http2',
+    'console',
+    `${code}\nreturn { ${names.join(', ')} };`,
+  );
+  return { scope: await fn(lib, http, http2, logger), logs };
 }
 
 async function until(logs: string[], text: string): Promise<void> {
@@ -44,8 +52,8 @@ async function serverBlock(): Promise<{ wss: lib.WebSocketServer; port: number }
   return { wss, port: (wss.address() as AddressInfo).port };
 }
 
-test('the README has the six examples', () => {
-  expect(blocks).toHaveLength(6);
+test('the README has the eight examples', () => {
+  expect(blocks).toHaveLength(8);
 });
 
 test('README: server + ws-style client', async () => {
@@ -103,8 +111,34 @@ test('README: attaching to an existing HTTP server (server + path, noServer + ha
   await new Promise((r) => server.close(r));
 });
 
-test('README: migrating from ws (broadcast)', async () => {
+test('README: WebSockets over HTTP/2 (server on an h2c server with a request listener, http2 client)', async () => {
   const { scope } = await run(5);
+  const server = scope['server'] as http2.Http2Server;
+  const wss = scope['wss'] as lib.WebSocketServer;
+  const sessions: http2.ServerHttp2Session[] = [];
+  server.on('session', (s) => sessions.push(s));
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const { scope: client, logs } = await run(6, port);
+  const ws = client['ws'] as lib.WebSocket;
+  await closed(ws);
+  expect(logs).toEqual(['hello over HTTP/2.0']);
+  expect(ws.extensions).toMatch(/^permessage-deflate/);
+  // The page, over HTTP/2 too, beside the WebSocket.
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  const req = session.request({ ':path': '/' });
+  req.setEncoding('utf8');
+  let page = '';
+  for await (const chunk of req) page += chunk as string;
+  expect(page).toBe('a page over HTTP/2');
+  session.close();
+  await closeServer(wss);
+  for (const s of sessions) s.destroy();
+  await new Promise((r) => server.close(r));
+});
+
+test('README: migrating from ws (broadcast)', async () => {
+  const { scope } = await run(7);
   const wss = scope['wss'] as lib.WebSocketServer;
   await once(wss, 'listening');
   const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;

@@ -11,6 +11,7 @@
 
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
+import type http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -18,6 +19,7 @@ import {
   DEFAULT_MAX_HEADERS,
   DEFAULT_MAX_HEAD_BYTES,
   STATUS_TEXT,
+  acceptExtendedConnect,
   acceptServerHandshake,
   buildErrorResponse,
   headFromRaw,
@@ -41,6 +43,15 @@ import {
 import type { PerMessageDeflateOptions, SocketOptions } from './options.js';
 import { WebSocket, acceptWebSocket } from './websocket.js';
 import { WebSocketError } from './errors.js';
+import {
+  attachHttp2,
+  detachHttp2,
+  fieldPairs,
+  isHttp2Server,
+  refuseStream,
+  streamRequest,
+} from './http2-server.js';
+import type { Http2AnyServer } from './http2-server.js';
 
 export interface VerifyClientInfo {
   origin: string | undefined;
@@ -63,8 +74,11 @@ export interface ServerOptions extends SocketOptions {
   host?: string;
   /** listen() backlog in `port` mode. */
   backlog?: number;
-  /** Attach to an existing http/https server. */
-  server?: http.Server;
+  /**
+   * Attach to an existing http/https server, or to an http2 server (h2 or h2c): then RFC 8441's
+   * extended CONNECT streams are WebSockets too, beside HTTP/1.1 upgrades (`allowHTTP1`).
+   */
+  server?: http.Server | Http2AnyServer;
   /** Do not listen or attach: call handleUpgrade() yourself. */
   noServer?: boolean;
   /** Only accept upgrades whose pathname is exactly this (others get 404). */
@@ -181,6 +195,8 @@ function requestHead(req: http.IncomingMessage): HttpHead {
     rawHeaders: req.rawHeaders,
   });
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 function firstOffered(offered: string[]): string {
   return offered[0]!;
@@ -351,12 +367,15 @@ export class WebSocketServer extends EventEmitter {
       const onError = (err: Error): void => void this.emit('error', err);
       server.on('listening', onListening);
       server.on('error', onError);
-      const attached = options.server;
+      const attached = options.server as http.Server | undefined;
+      const h2 = isHttp2Server(attached) ? attached : null;
       if (attached) attach(attached, this);
+      if (h2) attachHttp2(h2, this);
       this._detachServerEvents = () => {
         server.off('listening', onListening);
         server.off('error', onError);
         if (attached) detach(attached, this);
+        if (h2) detachHttp2(h2, this);
       };
     } else {
       this._detachServerEvents = () => {};
@@ -455,12 +474,8 @@ export class WebSocketServer extends EventEmitter {
 
     if (this._state !== 'running') return fail(503, 'The server is shutting down');
     if (!this.shouldHandle(req)) return fail(404, `No WebSocket endpoint at ${pathnameOf(req)}`);
-    const handleProtocols = this.options.handleProtocols;
     const result = acceptServerHandshake((req as RequestWithHead)[kParsedHead] ?? requestHead(req), {
-      // Without handleProtocols the first offered subprotocol is selected, as ws does.
-      chooseProtocol: handleProtocols
-        ? (offered: string[]) => handleProtocols(new Set(offered), req) || null
-        : firstOffered,
+      chooseProtocol: this._chooser(req),
       perMessageDeflate: this._pmd === false ? false : this._pmd.accept,
       maxHeaders: this._maxHeaders,
       maxHeadBytes: this._headLimits.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
@@ -472,19 +487,6 @@ export class WebSocketServer extends EventEmitter {
       if (socket.writable) socket.end(result.response, () => socket.destroy());
       else socket.destroy();
       return;
-    }
-
-    // RFC 6455 10.2: the Origin says which page opened the connection; refuse those not allowed.
-    const origins = this._origins;
-    if (origins !== null && origins !== 'any') {
-      const origin = originHeader(req);
-      if (origin !== undefined) {
-        const serialized = serializeOrigin(origin);
-        if (serialized === null || !origins.has(serialized)) {
-          const shown = origin.length > 100 ? `${origin.slice(0, 100)}...` : origin;
-          return fail(403, `Origin ${shown} is not allowed to connect here`);
-        }
-      }
     }
 
     const complete = (): void => {
@@ -510,6 +512,117 @@ export class WebSocketServer extends EventEmitter {
       this._track(ws);
       callback(ws, req);
     };
+
+    this._admit(req, fail, complete);
+  }
+
+  /**
+   * RFC 8441: completes the handshake of an extended CONNECT stream (`:protocol websocket`) and calls
+   * back with the open WebSocket (it does not emit 'connection'), as handleUpgrade does for HTTP/1.1:
+   * a 200 with the negotiated fields and no accept (RFC 8441 5), or a status and a reason. Runs by
+   * itself on an http2 server passed as `server`; with `noServer`, call it from your 'stream' listener.
+   */
+  handleStream(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    rawHeaders: string[],
+    callback: (ws: WebSocket, req: http.IncomingMessage) => void,
+  ): void {
+    const req = streamRequest(stream, headers, rawHeaders) as unknown as http.IncomingMessage;
+    const onError = (): void => {
+      stream.destroy();
+    };
+    stream.on('error', onError);
+    this._startHandshakeTimer(stream);
+    const done = (): void => {
+      this._clearHandshakeTimer(stream);
+      stream.off('error', onError);
+    };
+    const fail = (status: number, message: string, fields?: Record<string, string>): void => {
+      done();
+      refuseStream(stream, status, message, fields);
+    };
+
+    if (this._state !== 'running') return fail(503, 'The server is shutting down');
+    if (!this.shouldHandle(req)) return fail(404, `No WebSocket endpoint at ${pathnameOf(req)}`);
+    const result = acceptExtendedConnect(fieldPairs(rawHeaders), {
+      chooseProtocol: this._chooser(req),
+      perMessageDeflate: this._pmd === false ? false : this._pmd.accept,
+      maxHeaders: this._maxHeaders,
+    });
+    if (!result.ok) return fail(result.status, result.reason, Object.fromEntries(result.headers));
+
+    this._admit(req, fail, () => {
+      if (stream.destroyed || stream.closed) {
+        done();
+        return;
+      }
+      if (this._state !== 'running') return fail(503, 'The server is shutting down');
+      stream.respond(this._streamResponse(result.headers, req));
+      done();
+      const params = result.perMessageDeflate;
+      const ws = acceptWebSocket(this.options.WebSocket ?? WebSocket, {
+        socket: stream,
+        head: NO_BYTES,
+        closeLater: true,
+        role: 'server',
+        protocol: result.protocol ?? '',
+        extensions: result.extensions,
+        perMessageDeflate:
+          params && this._pmd !== false ? createPerMessageDeflate(params, 'server', this._pmd.runtime) : null,
+        options: this.options,
+      });
+      this._track(ws);
+      callback(ws, req);
+    });
+  }
+
+  /** The subprotocol chooser: handleProtocols, or (as ws) the first one offered. */
+  private _chooser(req: http.IncomingMessage): (offered: string[]) => string | null {
+    const handleProtocols = this.options.handleProtocols;
+    return handleProtocols ? (offered) => handleProtocols(new Set(offered), req) || null : firstOffered;
+  }
+
+  /** The 200's fields; 'headers' listeners see them as `name: value` lines after `HTTP/2 200`, and may edit them. */
+  private _streamResponse(fields: [string, string][], req: http.IncomingMessage): http2.OutgoingHttpHeaders {
+    let pairs = fields;
+    if (this.listenerCount('headers') > 0) {
+      const lines = ['HTTP/2 200', ...fields.map(([name, value]) => `${name}: ${value}`)];
+      this.emit('headers', lines, req);
+      pairs = lines.slice(1).map((line): [string, string] => {
+        const colon = line.indexOf(':');
+        return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
+      });
+    }
+    const out: http2.OutgoingHttpHeaders = { ':status': 200 };
+    for (const [name, value] of pairs) {
+      const prev = out[name];
+      out[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [String(prev)]), value];
+    }
+    return out;
+  }
+
+  /**
+   * The checks both handshakes share once the request is valid: the Origin (RFC 6455 10.2: the page
+   * that opened the connection) and verifyClient. Calls `complete`, or `fail` with a status.
+   */
+  private _admit(
+    req: http.IncomingMessage,
+    fail: (status: number, message: string, headers?: Record<string, string>) => void,
+    complete: () => void,
+  ): void {
+    // RFC 6455 10.2: the Origin says which page opened the connection; refuse those not allowed.
+    const origins = this._origins;
+    if (origins !== null && origins !== 'any') {
+      const origin = originHeader(req);
+      if (origin !== undefined) {
+        const serialized = serializeOrigin(origin);
+        if (serialized === null || !origins.has(serialized)) {
+          const shown = origin.length > 100 ? `${origin.slice(0, 100)}...` : origin;
+          return fail(403, `Origin ${shown} is not allowed to connect here`);
+        }
+      }
+    }
 
     const verify = this.options.verifyClient;
     if (!verify) return complete();

@@ -26,6 +26,7 @@ import { installBrowserFace } from './browser-face.js';
 import { DEFAULT_CLOSE_TIMEOUT, checkKeepalive, checkMaxBufferedAmount, checkTimeout } from './options.js';
 import { ClientHandshake } from './client.js';
 import type { ClientHandshakeOptions } from './client.js';
+import { Http2Handshake } from './http2-client.js';
 import type { OpenSetup } from './open-setup.js';
 import { Outbox } from './outbox.js';
 import { WebSocketError, closedError, frameError } from './errors.js';
@@ -79,6 +80,13 @@ function socketOnEnd(this: OwnedSocket): void {
 }
 function socketOnClose(this: OwnedSocket): void {
   this[kWebSocket]._onSocketClose();
+}
+/** HTTP/2 streams (OpenSetup.closeLater): the application's 'close' runs outside the stream's own. */
+function socketOnCloseLater(this: OwnedSocket): void {
+  setImmediate(socketOnCloseFor, this);
+}
+function socketOnCloseFor(socket: OwnedSocket): void {
+  socket[kWebSocket]._onSocketClose();
 }
 function socketOnError(this: OwnedSocket, err: Error): void {
   this[kWebSocket]._onSocketError(err);
@@ -188,7 +196,7 @@ export class WebSocket extends EventEmitter {
   /** Bytes passed to send() after the closing handshake began (WHATWG: bufferedAmount still grows). */
   private _lateBytes = 0;
   /** Client only, while CONNECTING: the opening handshake. */
-  private _handshake: ClientHandshake<WebSocket> | null = null;
+  private _handshake: ClientHandshake<WebSocket> | Http2Handshake<WebSocket> | null = null;
 
   constructor(url: string | URL, protocols?: string | string[], options?: ClientOptions);
   constructor(url: string | URL, options?: ClientOptions);
@@ -209,7 +217,9 @@ export class WebSocket extends EventEmitter {
     this._closeTimeout = checkTimeout('closeTimeout', opts.closeTimeout, DEFAULT_CLOSE_TIMEOUT);
     checkMaxBufferedAmount(opts.maxBufferedAmount);
     this._url = String(url);
-    this._handshake = new ClientHandshake<WebSocket>(url, list, opts, {
+    // RFC 8441: over an HTTP/2 stream when asked (http2-client.ts), else an HTTP/1.1 Upgrade.
+    const Handshake = opts.http2 ? Http2Handshake : ClientHandshake;
+    this._handshake = new Handshake<WebSocket>(url, list, opts, {
       socket: this,
       opened: (setup) => {
         this._url = this.url;
@@ -312,7 +322,7 @@ export class WebSocket extends EventEmitter {
     if (setup.head.byteLength > 0) socket.unshift(toBuffer(setup.head));
     socket.on('data', socketOnData);
     socket.on('end', socketOnEnd);
-    socket.on('close', socketOnClose);
+    socket.on('close', setup.closeLater === true ? socketOnCloseLater : socketOnClose);
     socket.on('error', socketOnError);
     socket.on('drain', socketOnDrain);
     this._readyState = 1;

@@ -12,6 +12,9 @@ import { startServer } from '../serve.js';
 import type { RunningServer, ServeOptions } from '../serve.js';
 import type { WebSocket as ServerSocket } from '../transport.js';
 import { runCodecScenario } from './codec-scenario.js';
+import type { Http2SecureServer, IncomingHttpHeaders, Http2Session, ServerHttp2Stream } from 'node:http2';
+import type { IncomingMessage } from 'node:http';
+import { selfSignedCertificate } from '../tls.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const repoRoot = join(__dirname, '..', '..', '..', '..');
@@ -37,6 +40,8 @@ beforeAll(async () => {
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',
+      // The HTTP/2 tests serve a certificate made at run time (serve's --tls-self-signed).
+      '--ignore-certificate-errors',
       '--no-first-run',
       '--disable-background-networking',
       '--disable-component-update',
@@ -468,5 +473,138 @@ describe('@rfc6455/codec inside the page', () => {
       'client got close 4001 "" by local clean=true',
     ]);
     await page.close();
+  });
+});
+
+describe("WebSockets over the page's own HTTP/2 connection (RFC 8441), serve with TLS", () => {
+  let tls: { key: Buffer; cert: Buffer };
+  beforeAll(() => {
+    tls = selfSignedCertificate();
+  });
+
+  /** The HTTP/2 sessions that served the page, and the session (or HTTP version) of each WebSocket. */
+  function watchSessions(server: RunningServer) {
+    const pageSessions = new Set<Http2Session>();
+    /** Every session that carried a stream (a request or a WebSocket). */
+    const usedSessions = new Set<Http2Session>();
+    const sockets: { version: string; session: Http2Session | undefined }[] = [];
+    const h2 = server.http as Http2SecureServer;
+    h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      usedSessions.add(stream.session!);
+      if (headers[':method'] === 'GET' && headers[':path'] === '/') pageSessions.add(stream.session!);
+    });
+    server.wss.on('connection', (_ws: ServerSocket, req: IncomingMessage) => {
+      const stream = (req as unknown as { stream?: ServerHttp2Stream }).stream;
+      sockets.push({ version: req.httpVersion, session: stream?.session });
+    });
+    return { pageSessions, usedSessions, sockets };
+  }
+
+  it('the demo page and the seed snippet: every WebSocket is an extended CONNECT on the session that served the page', async () => {
+    await withServer(
+      { mode: 'demo', staticDir: demoDir, deflate: true, protocols: ['chat'], tls },
+      async ({ server, log }) => {
+        expect(server.httpUrl).toBe(`https://localhost:${server.port}/`);
+        const seen = watchSessions(server);
+        const page = await browser.newPage();
+        await page.goto(server.httpUrl);
+        await page.locator('#state[data-state="OPEN"]').waitFor();
+        // The page's own socket (demo.js opens wss://localhost:PORT) and the seed snippet's.
+        await page.evaluate(
+          `let ws = new WebSocket("wss://localhost:${server.port}"); ws.onopen = () => { ws.send("sending data") }`,
+        );
+        await until(() => log.includes('text sending data'));
+        await page.locator('#log [data-kind="received"]', { hasText: 'sending data' }).waitFor();
+        expect(await page.locator('#negotiated-protocol').textContent()).toBe('chat');
+        expect(await page.locator('#negotiated-extensions').textContent()).toMatch(/^permessage-deflate/);
+        expect(seen.pageSessions.size).toBe(1);
+        const [pageSession] = [...seen.pageSessions];
+        expect(seen.sockets).toHaveLength(2);
+        for (const socket of seen.sockets) {
+          expect(socket.version).toBe('2.0');
+          expect(socket.session).toBe(pageSession);
+        }
+        // One connection carried the page and both WebSockets (Chromium may open a spare one: unused).
+        expect(seen.usedSessions).toEqual(seen.pageSessions);
+        await page.close();
+      },
+    );
+  });
+
+  it('binary, deflate and close codes both ways, over HTTP/2', async () => {
+    await withServer({ deflate: true, staticDir: demoDir, tls }, async ({ server, log }) => {
+      const seen = watchSessions(server);
+      const page = await newPage(server);
+      const result = await page.evaluate(async (url) => {
+        const ws = await window.openSocket(url);
+        const echo = (data: string | ArrayBuffer) =>
+          new Promise<string | ArrayBuffer>((resolve) => {
+            ws.addEventListener('message', (e: MessageEvent<string | ArrayBuffer>) => resolve(e.data), {
+              once: true,
+            });
+            ws.send(data);
+          });
+        const big = new Uint8Array(1024 * 1024);
+        for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+        const bigBack = new Uint8Array((await echo(big.buffer)) as ArrayBuffer);
+        const text = 'compress me '.repeat(50_000);
+        const out = {
+          extensions: ws.extensions,
+          binary: Array.from(new Uint8Array((await echo(new Uint8Array([0, 1, 255]).buffer)) as ArrayBuffer)),
+          big: bigBack.length === big.length && bigBack.every((b, i) => b === big[i]),
+          text: (await echo(text)) === text,
+        };
+        ws.close(4001, 'leaving now');
+        const e = await new Promise<CloseEvent>((resolve) => (ws.onclose = resolve));
+        return { ...out, close: [e.code, e.wasClean] };
+      }, server.wsUrl);
+      expect(result.extensions).toMatch(/^permessage-deflate/);
+      expect({ ...result, extensions: 'checked' }).toEqual({
+        extensions: 'checked',
+        binary: [0, 1, 255],
+        big: true,
+        text: true,
+        close: [4001, true],
+      });
+      await until(() => log.includes('close 4001 leaving now'));
+      // The server closes the next one: its code and reason reach the page's CloseEvent.
+      const serverClose = page.evaluate(
+        async (url) => window.nextClose(await window.openSocket(url)),
+        server.wsUrl,
+      );
+      const [client] = (await once(server.wss, 'connection')) as [ServerSocket];
+      client.close(4002, 'server says bye');
+      expect(await serverClose).toEqual([4002, 'server says bye', true]);
+      // The demo page's own socket, and the two above: all on the page's session.
+      expect(seen.sockets.map((s) => s.version)).toEqual(['2.0', '2.0', '2.0']);
+      expect(new Set(seen.sockets.map((s) => s.session)).size).toBe(1);
+      expect(seen.pageSessions.has(seen.sockets[0]!.session!)).toBe(true);
+      await page.close();
+    });
+  });
+
+  it("two tabs see each other's messages, both WebSockets on HTTP/2", async () => {
+    await withServer(
+      { mode: 'demo', staticDir: demoDir, deflate: true, protocols: ['chat'], tls },
+      async ({ server }) => {
+        const seen = watchSessions(server);
+        const alice = await browser.newPage();
+        await alice.goto(server.httpUrl);
+        const bob = await browser.newPage();
+        await bob.goto(server.httpUrl);
+        await alice.locator('#state[data-state="OPEN"]').waitFor();
+        await bob.locator('#state[data-state="OPEN"]').waitFor();
+        await alice.locator('#message').fill('hello from alice');
+        await alice.locator('#send').click();
+        await bob.locator('#log [data-kind="received"]', { hasText: 'hello from alice' }).waitFor();
+        await bob.locator('#message').fill('hello from bob');
+        await bob.locator('#send').click();
+        await alice.locator('#log [data-kind="received"]', { hasText: 'hello from bob' }).waitFor();
+        expect(seen.sockets.map((s) => s.version)).toEqual(['2.0', '2.0']);
+        for (const socket of seen.sockets) expect(seen.pageSessions.has(socket.session!)).toBe(true);
+        await alice.close();
+        await bob.close();
+      },
+    );
   });
 });
