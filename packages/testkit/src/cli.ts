@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { chooseBackend, noBackendMessage, type Backend } from './backend.js';
+import { UsageError } from './errors.js';
+import { runFuzz } from './fuzz.js';
 import { type Expected } from './results.js';
 import { runClient, runServer, verdictLines, type RunResult } from './run.js';
 import { TESTKIT_VERSION } from './version.js';
@@ -25,9 +27,9 @@ export const USAGE = `rfc6455-testkit ${TESTKIT_VERSION}: Autobahn|Testsuite run
       The suite's fuzzing server on a free loopback port; CMD gets {url} and {agent} substituted and
       env TESTKIT_URL, TESTKIT_AGENT, runs every case (/getCaseCount, /runCase?case=i&agent=A,
       /updateReports?agent=A) and exits. One argument is run through the shell.
-  rfc6455-testkit fuzz ws://127.0.0.1:PORT [--runs N] [--seed S] [--path P]
-      Property-based traffic (fast-check) against an echo server; a failure prints the seed and the
-      shrunk counterexample as bytes.
+  rfc6455-testkit fuzz ws://127.0.0.1:PORT[/path] [--runs N] [--seed S] [--path P] [--timeout-ms T]
+      Property-based traffic (fast-check) against an echo server, one connection per scenario; a
+      failure prints the seed, the path and the shrunk counterexample as bytes (replay with both).
   rfc6455-testkit install [--backend pip|docker]
       Installs (pip) or pulls (docker) the suite, so that later runs start at once.
 
@@ -50,9 +52,6 @@ export interface Io {
 }
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
-
-/** Bad arguments or a missing prerequisite: printed without a stack, exit status 2. */
-export class UsageError extends Error {}
 
 function pickBackend(forced: string | undefined, log: (line: string) => void): Backend {
   if (forced !== undefined && forced !== 'pip' && forced !== 'docker') {
@@ -152,6 +151,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'server':
       case 'client':
         return await conformance(command, rest, io);
+      case 'fuzz':
+        return await runFuzz(rest, io);
       case 'install':
         return install(rest, io);
       case undefined:

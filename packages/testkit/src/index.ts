@@ -30,3 +30,6 @@ export type {
 } from './results.js';
 export { readSuiteOutput } from './suite.js';
 export { TESTKIT_VERSION } from './version.js';
+export { fuzz, exchange, judge, describeScenario, runFuzz } from './fuzz.js';
+export type { FuzzOptions, FuzzResult, FuzzTarget, Observation } from './fuzz.js';
+export { UsageError } from './errors.js';
