@@ -4,7 +4,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { build, echoServer, runCli, tempDir, wsClientScript, type EchoServer } from './testing/peers.js';
+import {
+  build,
+  echoServer,
+  repoRoot,
+  runCli,
+  tempDir,
+  wsClientScript,
+  type EchoServer,
+} from './testing/peers.js';
 
 let dir = '';
 const servers: EchoServer[] = [];
@@ -201,7 +209,25 @@ describe('usage', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('no backend can run Autobahn|Testsuite');
     expect(result.stderr).toMatch(/Install one of:\n {2}- a Docker engine/);
-  });
+  }, 60_000);
+
+  test('rfc6455 testkit is the same command', async () => {
+    const { execFile, execFileSync } = await import('node:child_process');
+    const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+    execFileSync(process.execPath, [tsc, '-b', path.join(repoRoot, 'packages', 'cli')]);
+    const main = path.join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
+    const version = JSON.parse(read(path.join(__dirname, '..', 'package.json'))).version;
+    const got = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, [main, 'testkit', 'fuzz'], (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+      ),
+    );
+    expect(got.code).toBe(2);
+    expect(got.stderr).toContain('fuzz needs one URL');
+    expect(execFileSync(process.execPath, [main, 'testkit', '--version'], { encoding: 'utf8' })).toBe(
+      `${version}\n`,
+    );
+  }, 120_000);
 
   test('bad arguments exit 2 and name the mistake', async () => {
     expect((await runCli(['server'])).stderr).toContain('server needs one URL');
@@ -213,5 +239,5 @@ describe('usage', () => {
     const unknown = await runCli(['serve']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown command serve');
-  });
+  }, 60_000);
 });

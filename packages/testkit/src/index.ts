@@ -33,3 +33,4 @@ export { TESTKIT_VERSION } from './version.js';
 export { fuzz, exchange, judge, describeScenario, runFuzz } from './fuzz.js';
 export type { FuzzOptions, FuzzResult, FuzzTarget, Observation } from './fuzz.js';
 export { UsageError } from './errors.js';
+export { stopAllNow } from './processes.js';
