@@ -40,7 +40,7 @@ node packages/bench/dist/soak.js --connections 200 --seconds 20
 step "browser end-to-end tests (headless Chromium; installs Debian's chromium when it may)"
 bash scripts/e2e.sh
 
-step "conformance (Autobahn|Testsuite, server and client modes at once)"
+step "conformance (every cell of conformance/matrix.json through the testkit, two at a time)"
 bash scripts/conformance.sh
 
 step "npm test passed in $((SECONDS - started)) s"

@@ -1,5 +1,7 @@
 // What a run of Autobahn|Testsuite says, and whether that is good enough.
 // Pure functions only: reading files and starting processes live in suite.ts and run.ts.
+// The Summary is the JSON report (summary.json): its shape is versioned by SUMMARY_SCHEMA and documented
+// in the README; a field is only ever added, never renamed or given another meaning, within a schema.
 
 /**
  * The verdicts the suite gives a case (autobahntestsuite/case/case.py). The last four only appear in
@@ -46,13 +48,20 @@ export interface Requirement {
   behaviorClose: Outcome;
 }
 
-/** conformance/expected.json: mode -> case id -> the result each case must have. */
-export type Expected = Record<Mode, Record<string, Requirement>>;
+/** An --expected file: case id -> the result the case must have (any outcome may be recorded). */
+export type Expected = Record<string, Requirement>;
+
+/** Version of summary.json's shape (the `schema` field). */
+export const SUMMARY_SCHEMA = 1;
 
 export interface RunInfo {
+  schema: typeof SUMMARY_SCHEMA;
+  /** The @rfc6455/testkit version that made the report. */
+  testkit: string;
   mode: Mode;
   suiteVersion: string;
   backend: string;
+  /** The agent name given to the suite (--agent), naming the implementation under test. */
   testee: string;
   date: string;
   wallSeconds: number;
@@ -115,17 +124,12 @@ export function compareCaseIds(a: string, b: string): number {
   return 0;
 }
 
-/**
- * Whether the suite's own rules accept this outcome for this case. UNIMPLEMENTED only in sections 12
- * and 13 (permessage-deflate) and only where the expected file records it: what the suite reports for
- * a testee that declines the extension (the codec README's example), never for one that offers it.
- */
-export function acceptable(id: string, outcome: Outcome, expected?: Outcome): boolean {
-  if (outcome === 'UNIMPLEMENTED') return expected === 'UNIMPLEMENTED' && /^1[23]\./.test(id);
+/** Whether the suite's own rules accept this outcome for this case, whatever an expected file says. */
+export function acceptable(id: string, outcome: Outcome): boolean {
   return outcome === 'OK' || (outcome === 'INFORMATIONAL' && SUITE_INFORMATIONAL.has(id));
 }
 
-/** The requirement expected.json should hold for a case: OK, or INFORMATIONAL where the suite says so. */
+/** The requirement an expected file should hold for a case: OK, or INFORMATIONAL where the suite says so. */
 export function requirementFor(id: string): Requirement {
   const outcome: Outcome = SUITE_INFORMATIONAL.has(id) ? 'INFORMATIONAL' : 'OK';
   return { behavior: outcome, behaviorClose: outcome };
@@ -143,7 +147,7 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Every difference between the run and expected.json that makes the run worse, in case order. */
+/** Every difference between the run and the expected file that makes the run worse, in case order. */
 export function findRegressions(
   cases: readonly CaseResult[],
   expected: Readonly<Record<string, Requirement>>,
@@ -156,7 +160,7 @@ export function findRegressions(
     const want = expected[id];
     const got = actual.get(id);
     if (want === undefined) {
-      regressions.push({ id, field: 'case', expected: 'not in expected.json', actual: 'ran' });
+      regressions.push({ id, field: 'case', expected: 'not in the expected file', actual: 'ran' });
     } else if (got === undefined) {
       regressions.push({ id, field: 'case', expected: 'ran', actual: 'missing from the run' });
     } else {
@@ -171,10 +175,14 @@ export function findRegressions(
   return regressions;
 }
 
+/**
+ * Without `expected`, every case must be OK (or INFORMATIONAL where the suite says so). With it, a case
+ * may also have exactly the outcome the file records, and every selected case it lists must have run.
+ */
 export function summarise(
   run: RunInfo,
   cases: readonly CaseResult[],
-  expected: Readonly<Record<string, Requirement>>,
+  expected?: Readonly<Expected>,
 ): Summary {
   const sorted = [...cases].sort((a, b) => compareCaseIds(a.id, b.id));
   const counts = { behavior: zeroCounts(), behaviorClose: zeroCounts() };
@@ -197,15 +205,13 @@ export function summarise(
   const problems: string[] = [];
   if (sorted.length === 0) problems.push('the suite reported no cases at all');
   for (const c of notOk) {
-    const want = expected[c.id];
-    if (
-      !acceptable(c.id, c.behavior, want?.behavior) ||
-      !acceptable(c.id, c.behaviorClose, want?.behaviorClose)
-    ) {
+    const want = expected?.[c.id];
+    const recorded = want?.behavior === c.behavior && want.behaviorClose === c.behaviorClose;
+    if (!recorded && (!acceptable(c.id, c.behavior) || !acceptable(c.id, c.behaviorClose))) {
       problems.push(`${c.id}: ${c.behavior} / close ${c.behaviorClose}`);
     }
   }
-  const regressions = findRegressions(sorted, expected, run.cases);
+  const regressions = expected === undefined ? [] : findRegressions(sorted, expected, run.cases);
   // One line per case: a case that already broke the suite's rules is not listed again as a regression.
   const listed = new Set(problems.map((p) => p.split(':')[0]));
   for (const r of regressions) {
@@ -233,14 +239,14 @@ function round1(n: number): number {
 
 export function describeRegression(r: Regression): string {
   if (r.field === 'case')
-    return r.actual === 'ran' ? 'ran but is not in expected.json' : 'expected but did not run';
+    return r.actual === 'ran' ? 'ran but is not in the expected file' : 'expected but did not run';
   return `${r.field} ${r.actual}, expected ${r.expected}`;
 }
 
 /** The regressions as a short unified-diff-like text, one line per case. */
 export function renderDiff(mode: Mode, regressions: readonly Regression[]): string {
-  if (regressions.length === 0) return `expected.json (${mode}): no regressions`;
-  const lines = [`expected.json (${mode}): ${regressions.length} regression(s)`];
+  if (regressions.length === 0) return `expected results (${mode}): no regressions`;
+  const lines = [`expected results (${mode}): ${regressions.length} regression(s)`];
   for (const r of regressions) {
     lines.push(`- ${r.id} ${r.field}: ${r.expected}`);
     lines.push(`+ ${r.id} ${r.field}: ${r.actual}`);
@@ -266,8 +272,8 @@ export function formatSeconds(seconds: number): string {
 }
 
 const MODE_TITLES: Record<Mode, string> = {
-  server: 'server (`wstest -m fuzzingclient` against the testee server)',
-  client: 'client (`wstest -m fuzzingserver` against the testee client)',
+  server: 'server (`wstest -m fuzzingclient` against the server under test)',
+  client: 'client (`wstest -m fuzzingserver` against the client under test)',
 };
 
 export function renderMarkdown(s: Summary): string {
@@ -277,6 +283,7 @@ export function renderMarkdown(s: Summary): string {
   out.push(`- Suite: autobahntestsuite ${s.suiteVersion}`);
   out.push(`- Backend: ${s.backend}`);
   out.push(`- Testee: ${s.testee}`);
+  out.push(`- Made by: @rfc6455/testkit ${s.testkit}`);
   out.push(`- Date: ${s.date}`);
   out.push(`- Wall time: ${formatSeconds(s.wallSeconds)}`);
   out.push(`- Cases: ${s.total} (patterns: ${s.cases.join(', ')})`, '');
@@ -302,7 +309,7 @@ export function renderMarkdown(s: Summary): string {
     out.push(`- Close: ${plainText(c.resultClose)} (remote close code ${c.remoteCloseCode ?? 'none'})`, '');
   }
   if (s.regressions.length > 0) {
-    out.push('', '## Regressions against conformance/expected.json', '', '```diff');
+    out.push('', '## Regressions against the expected results', '', '```diff');
     out.push(renderDiff(s.mode, s.regressions), '```');
   }
   if (s.problems.length > 0) {

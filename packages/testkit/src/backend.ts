@@ -1,4 +1,5 @@
 // Where `wstest` comes from: the suite's Docker image, or the suite from PyPI under Python 2.7.
+// `assetsDir` is the package's root, which holds wstest-loopback.py and the pinned requirements.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ export interface WstestCommand {
 
 export interface Backend {
   name: 'docker' | 'pip';
-  /** One line for the reports: where the suite runs and how. */
+  /** One line for the reports: how the suite runs, with versions and never a path of this machine. */
   description: string;
   /** Installs or pulls what is missing; returns a note for the log. */
   prepare(log: (line: string) => void): void;
@@ -36,20 +37,32 @@ function run(command: string, args: string[], env?: NodeJS.ProcessEnv) {
   return spawnSync(command, args, { encoding: 'utf8', env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 });
 }
 
+/** The error text when no backend can run: what was tried, and what to install. */
+export function noBackendMessage(reasons: readonly string[]): string {
+  return [
+    'no backend can run Autobahn|Testsuite:',
+    ...reasons.map((r) => `  ${r}`),
+    'Install one of:',
+    '  - a Docker engine (`docker info` must succeed; the image is pulled on first use), or',
+    '  - Python 2.7 (e.g. `pyenv install 2.7.18`, or set PYTHON2=/path/to/python2.7); the suite is then',
+    '    installed from PyPI into ${XDG_CACHE_HOME:-~/.cache}/rfc6455/ on first use.',
+  ].join('\n');
+}
+
 /** Picks Docker when an engine answers, else the PyPI suite when Python 2.7 exists. */
-export function chooseBackend(conformanceDir: string, forced?: string): BackendChoice {
+export function chooseBackend(assetsDir: string, forced?: string): BackendChoice {
   const reasons: string[] = [];
   if (forced === undefined || forced === 'docker') {
     const info = run('docker', ['info', '--format', '{{.ServerVersion}}']);
     if (info.status === 0) {
       reasons.push(`docker: engine ${info.stdout.trim()} answers`);
-      return { backend: dockerBackend(conformanceDir), reasons };
+      return { backend: dockerBackend(assetsDir), reasons };
     }
     reasons.push(`docker: \`docker info\` failed (${firstLine(info.error?.message ?? info.stderr)})`);
   }
   if (forced === undefined || forced === 'pip') {
     const python = findPython2(reasons);
-    if (python !== undefined) return { backend: pipBackend(conformanceDir, python), reasons };
+    if (python !== undefined) return { backend: pipBackend(assetsDir, python), reasons };
   }
   return { reasons };
 }
@@ -58,8 +71,8 @@ function firstLine(text: string | undefined): string {
   return (text ?? '').trim().split('\n')[0] ?? '';
 }
 
-function dockerBackend(conformanceDir: string): Backend {
-  const launcher = join(conformanceDir, 'wstest-loopback.py');
+function dockerBackend(assetsDir: string): Backend {
+  const launcher = join(assetsDir, 'wstest-loopback.py');
   const user =
     typeof process.getuid === 'function' ? [`--user`, `${process.getuid()}:${process.getgid?.()}`] : [];
   return {
@@ -121,9 +134,9 @@ function findPython2(reasons: string[]): Python2 | undefined {
  * The suite from PyPI, every dependency pinned in requirements.txt, installed with `pip --user` under a
  * private PYTHONUSERBASE (Python 2.7 has no venv) in a cache directory named by the hash of the pins.
  */
-function pipBackend(conformanceDir: string, python: Python2): Backend {
-  const requirements = join(conformanceDir, 'requirements.txt');
-  const accelerators = join(conformanceDir, 'requirements-accel.txt');
+function pipBackend(assetsDir: string, python: Python2): Backend {
+  const requirements = join(assetsDir, 'requirements.txt');
+  const accelerators = join(assetsDir, 'requirements-accel.txt');
   const hash = createHash('sha256')
     .update(python.version)
     .update(readFileSync(requirements))
@@ -136,7 +149,7 @@ function pipBackend(conformanceDir: string, python: Python2): Backend {
   const env = { ...process.env, PYTHONUSERBASE: base, PYTHONDONTWRITEBYTECODE: '1' };
   const backend: Backend = {
     name: 'pip',
-    description: `autobahntestsuite ${SUITE_VERSION} from PyPI, Python ${python.version} (${python.path}), ${base}`,
+    description: `autobahntestsuite ${SUITE_VERSION} from PyPI, Python ${python.version}`,
     prepare(log) {
       if (existsSync(marker)) {
         const installed = JSON.parse(readFileSync(marker, 'utf8')) as { wsaccel?: boolean };
@@ -189,7 +202,7 @@ function pipBackend(conformanceDir: string, python: Python2): Backend {
       backend.description += wsaccel ? ', wsaccel' : ', without wsaccel';
     },
     wstest(args) {
-      return { command: python.path, args: [join(conformanceDir, 'wstest-loopback.py'), ...args], env };
+      return { command: python.path, args: [join(assetsDir, 'wstest-loopback.py'), ...args], env };
     },
   };
   return backend;

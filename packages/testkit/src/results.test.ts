@@ -20,6 +20,8 @@ import { readSuiteOutput } from './suite.js';
 const fixture = join(__dirname, 'fixtures', 'run');
 
 const run: RunInfo = {
+  schema: 1,
+  testkit: '0.1.0',
   mode: 'server',
   suiteVersion: '0.8.2-0.10.9',
   backend: 'fixture backend',
@@ -148,6 +150,21 @@ describe('summarise', () => {
     expect(s.passed).toBe(true);
   });
 
+  it('accepts the exact outcome an expected file records, and nothing worse', () => {
+    const recorded = { ...allOk, '6.4.1': { behavior: 'NON-STRICT' as const, behaviorClose: 'OK' as const } };
+    const s = summarise(run, cases, recorded);
+    expect(s.problems.some((p) => p.startsWith('6.4.1'))).toBe(false);
+    expect(s.problems.some((p) => p.startsWith('12.1.1'))).toBe(true);
+    const worse = cases.map((c) => (c.id === '6.4.1' ? { ...c, behavior: 'FAILED' as const } : c));
+    expect(summarise(run, worse, recorded).problems).toContain('6.4.1: FAILED / close OK');
+  });
+
+  it('without an expected file, requires every case to be OK or suite-informational', () => {
+    const s = summarise(run, cases);
+    expect(s.regressions).toEqual([]);
+    expect(s.problems).toEqual(['6.4.1: NON-STRICT / close OK', '12.1.1: UNIMPLEMENTED / close WRONG CODE']);
+  });
+
   it('fails an empty run', () => {
     expect(summarise(run, [], {}).passed).toBe(false);
   });
@@ -161,7 +178,7 @@ describe('findRegressions', () => {
     delete expected['1.1.10'];
     const regressions = findRegressions(cases, expected, ['*']);
     expect(regressions).toEqual([
-      { id: '1.1.10', field: 'case', expected: 'not in expected.json', actual: 'ran' },
+      { id: '1.1.10', field: 'case', expected: 'not in the expected file', actual: 'ran' },
       { id: '2.1', field: 'case', expected: 'ran', actual: 'missing from the run' },
       { id: '6.4.1', field: 'behavior', expected: 'OK', actual: 'NON-STRICT' },
       { id: '12.1.1', field: 'behavior', expected: 'OK', actual: 'UNIMPLEMENTED' },
@@ -183,7 +200,7 @@ describe('findRegressions', () => {
   it('renders a readable diff, one pair of lines per regression', () => {
     const text = renderDiff('client', findRegressions(cases, allOk, ['*']));
     expect(text.split('\n')).toEqual([
-      'expected.json (client): 3 regression(s)',
+      'expected results (client): 3 regression(s)',
       '- 6.4.1 behavior: OK',
       '+ 6.4.1 behavior: NON-STRICT',
       '- 12.1.1 behavior: OK',
@@ -191,7 +208,7 @@ describe('findRegressions', () => {
       '- 12.1.1 behaviorClose: OK',
       '+ 12.1.1 behaviorClose: WRONG CODE',
     ]);
-    expect(renderDiff('server', [])).toBe('expected.json (server): no regressions');
+    expect(renderDiff('server', [])).toBe('expected results (server): no regressions');
   });
 });
 
