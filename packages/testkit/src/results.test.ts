@@ -119,21 +119,6 @@ describe('summarise', () => {
     expect(s.passed).toBe(false);
   });
 
-  it('accepts UNIMPLEMENTED in 12 and 13 only where the expected file records it (a testee without deflate)', () => {
-    const declines = cases.map((c) => (c.id === '12.1.1' ? { ...c, behaviorClose: 'OK' as const } : c));
-    const good = declines.filter((c) => c.id !== '6.4.1');
-    const expected = Object.fromEntries(good.map((c) => [c.id, requirementFor(c.id)]));
-    expect(summarise(run, good, expected).problems).toEqual(['12.1.1: UNIMPLEMENTED / close OK']);
-    expected['12.1.1'] = { behavior: 'UNIMPLEMENTED', behaviorClose: 'OK' };
-    const s = summarise(run, good, expected);
-    expect(s.problems).toEqual([]);
-    expect(s.passed).toBe(true);
-    // Nowhere else, whatever the file says.
-    const elsewhere = good.map((c) => (c.id === '1.1.1' ? { ...c, behavior: 'UNIMPLEMENTED' as const } : c));
-    expected['1.1.1'] = { behavior: 'UNIMPLEMENTED', behaviorClose: 'OK' };
-    expect(summarise(run, elsewhere, expected).problems).toEqual(['1.1.1: UNIMPLEMENTED / close OK']);
-  });
-
   it('fails INFORMATIONAL on a case the suite does not declare informational', () => {
     const relabelled = cases.map((c) =>
       c.id === '1.1.1' ? { ...c, behavior: 'INFORMATIONAL' as const } : c,
