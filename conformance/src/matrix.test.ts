@@ -1,7 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { MATRIX_END, MATRIX_START, renderMatrix, replaceMatrix, verdict, type Cell } from './matrix.js';
+import {
+  MATRIX_END,
+  MATRIX_START,
+  readSummaries,
+  renderMatrix,
+  replaceMatrix,
+  verdict,
+  type Cell,
+} from './matrix.js';
 import { requirementFor, summarise, type CaseResult, type RunInfo, type Summary } from './results.js';
 
 const conformanceDir = join(__dirname, '..');
@@ -45,16 +53,18 @@ describe('verdict', () => {
     expect(verdict({ ...summaryOf({ '6.4.1': 'NON-STRICT' }), passed: true })).toBe('non-strict');
     expect(verdict(summaryOf({ '1.1.1': 'FAILED' }))).toBe('**failed**');
     expect(verdict(undefined)).toBe('not run');
+    expect(verdict(null)).toBe('**failed** (did not finish)');
   });
 });
 
 describe('renderMatrix', () => {
   it('has one row per cell, in the order of matrix.json, with counts, time and a link to the report', () => {
     const table = renderMatrix(
-      [cell('a'), cell('b', ['1.*', '12.1.*']), cell('c')],
+      [cell('a'), cell('b', ['1.*', '12.1.*']), cell('c'), cell('d')],
       new Map([
         ['a', summaryOf({ '1.1.1': 'OK', '7.1.6': 'INFORMATIONAL' })],
         ['b', summaryOf({ '1.1.1': 'OK', '12.1.1': 'FAILED' }, ['1.*', '12.1.*'])],
+        ['d', null],
       ]),
     );
     const rows = table.split('\n').slice(2);
@@ -62,6 +72,7 @@ describe('renderMatrix', () => {
       '| bun | @rfc6455/node | server | all | OK | 1 | 0 | 1 | 0 | 2 min 5 s | [a](reports/conformance/a.md) |',
       '| bun | @rfc6455/node | server | 1.* 12.1.* | **failed** | 1 | 0 | 0 | 1 | 2 min 5 s | [b](reports/conformance/b.md) |',
       '| bun | @rfc6455/node | server | all | not run |  |  |  |  |  | [c](reports/conformance/c.md) |',
+      '| bun | @rfc6455/node | server | all | **failed** (did not finish) |  |  |  |  |  | [d](reports/conformance/d.md) |',
     ]);
   });
 });
@@ -93,11 +104,7 @@ describe('conformance/matrix.json', () => {
 
   it("is what the README's matrix shows, from the committed reports", () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-    const summaries = new Map<string, Summary>();
-    for (const c of cells) {
-      const path = join(repoRoot, 'reports', 'conformance', `${c.id}.json`);
-      if (existsSync(path)) summaries.set(c.id, JSON.parse(readFileSync(path, 'utf8')) as Summary);
-    }
+    const summaries = readSummaries(repoRoot, cells);
     expect(replaceMatrix(readme, renderMatrix(cells, summaries))).toBe(readme);
   });
 });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { chooseBackend, SUITE_VERSION, type Backend } from './backend.js';
-import { renderMatrix, replaceMatrix, type Cell } from './matrix.js';
+import { updateReadme, type Cell } from './matrix.js';
 import {
   compareCaseIds,
   renderDiff,
@@ -377,40 +377,6 @@ async function inPool<T, R>(items: T[], width: number, run: (item: T) => Promise
   return results;
 }
 
-/** Rewrites the README's conformance matrix from every cell's committed summary. */
-function updateReadme(): void {
-  const summaries = new Map<string, Summary>();
-  for (const cell of matrix) {
-    const path = join(reportsDir, `${cell.id}.json`);
-    if (!existsSync(path)) continue;
-    const summary = JSON.parse(readFileSync(path, 'utf8')) as Summary & { finished?: boolean };
-    // A run that did not finish has no counts: its row says failed with an empty count.
-    if (summary.finished === false) summaries.set(cell.id, { ...emptySummary(cell), passed: false });
-    else summaries.set(cell.id, summary);
-  }
-  const readmePath = join(repoRoot, 'README.md');
-  const readme = readFileSync(readmePath, 'utf8');
-  writeFileSync(readmePath, replaceMatrix(readme, renderMatrix(matrix, summaries)));
-  log('rewrote the conformance matrix in README.md');
-}
-
-function emptySummary(cell: Cell): Summary {
-  const none = summarise(
-    {
-      mode: cell.mode,
-      suiteVersion: '',
-      backend: '',
-      testee: '',
-      date: '',
-      wallSeconds: 0,
-      cases: cell.cases,
-    },
-    [],
-    {},
-  );
-  return none;
-}
-
 function skipOrFail(reasons: string[]): never {
   const required = process.env.CI === 'true' || process.env.CONFORMANCE === 'required';
   const how = [
@@ -495,7 +461,10 @@ async function main(): Promise<number> {
     if (!summary.passed) failed = true;
   });
   if (options['write-expected']) writeExpected(runs);
-  if (options['update-readme']) updateReadme();
+  if (options['update-readme']) {
+    updateReadme(repoRoot, matrix);
+    log('rewrote the conformance matrix in README.md');
+  }
   log(failed ? 'conformance FAILED' : 'conformance passed');
   return failed ? 1 : 0;
 }
