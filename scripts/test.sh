@@ -22,6 +22,11 @@ bash scripts/pnpm.sh install --frozen-lockfile
 step "build and type-check"
 bash scripts/build.sh
 
+# Jest runs the examples on Bun and Deno, and the conformance matrix has Bun and Deno cells: install the
+# pinned runtimes first (from the npm registry, cached outside the repository; a no-op once cached).
+step "runtimes (pinned Bun, Deno and workerd, scripts/runtimes.sh)"
+bash scripts/runtimes.sh
+
 if [ "$part" != slow ]; then
   step "format and lint (Prettier, ESLint with type information)"
   bash scripts/lint.sh

@@ -2,7 +2,8 @@
 // time, with each cell's reports under a directory outside the tracked tree. Only `--update` touches the
 // checkout: it copies the summaries to reports/conformance/<id>.md/.json and rewrites the README's matrix.
 // Arguments: --cell id[,id] (only those cells), --update, --cases 1.*,2.* (development: overrides every
-// cell's cases; not with --update). Environment: CONFORMANCE=required (fail without a backend; CI=true
+// cell's cases; not with --update), --update --from-out (no run: the summaries a finished run left in the
+// reports directory). Environment: CONFORMANCE=required (fail without a backend; CI=true
 // does the same), CONFORMANCE=skip, CONFORMANCE_BACKEND=docker|pip, CONFORMANCE_TIMEOUT_MINUTES (per
 // cell, default 60), CONFORMANCE_OUT (where the reports go; default $TMPDIR/rfc6455-conformance).
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,6 +26,7 @@ const { values: options } = parseArgs({
     cell: { type: 'string' },
     update: { type: 'boolean', default: false },
     cases: { type: 'string' },
+    'from-out': { type: 'boolean', default: false },
   },
 });
 
@@ -124,6 +126,11 @@ async function pool<T, R>(items: readonly T[], width: number, task: (item: T) =>
   return results;
 }
 
+function readSummary(cell: Cell): Summary | undefined {
+  const file = join(outRoot, cell.id, 'summary.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Summary) : undefined;
+}
+
 function update(runs: readonly CellRun[], cells: readonly Cell[]): void {
   const reports = join(repoRoot, 'reports', 'conformance');
   mkdirSync(reports, { recursive: true });
@@ -155,6 +162,15 @@ async function main(): Promise<number> {
   const unknown = wanted?.filter((id) => !all.some((c) => c.id === id)) ?? [];
   if (unknown.length > 0) throw new Error(`no cell named ${unknown.join(', ')} in conformance/matrix.json`);
   const cells = wanted === undefined ? all : all.filter((c) => wanted.includes(c.id));
+  if (options['from-out']) {
+    // `--update --from-out`: a run already finished (npm test's, say) left its summaries in outRoot.
+    if (!options.update) throw new Error('--from-out only goes with --update');
+    update(
+      cells.map((cell) => ({ cell, code: 0, summary: readSummary(cell) })),
+      all,
+    );
+    return 0;
+  }
   if (process.env.CONFORMANCE === 'skip') return skipOrFail('CONFORMANCE=skip was set');
   // Install (or pull) the suite once, before two cells would both try.
   const backend = process.env.CONFORMANCE_BACKEND ? ['--backend', process.env.CONFORMANCE_BACKEND] : [];

@@ -1,6 +1,8 @@
-// The testee for `wstest -m fuzzingclient`: echoes every message with its type.
-// Listens on 127.0.0.1:$PORT (the testkit's --start sets it; an ephemeral port without it), prints
-// "LISTENING <port>" once bound, and stops on SIGTERM.
+// The @rfc6455/node testee for `wstest -m fuzzingclient`: echoes every message with its type.
+// The same file runs on Node, Bun and Deno (conformance/matrix.json). Listens on 127.0.0.1:$PORT
+// (an ephemeral port when PORT is unset), prints "LISTENING <port>" once bound, and stops on SIGTERM.
+import process from 'node:process';
+
 import { WebSocketServer } from '@rfc6455/node';
 
 // Section 9 sends messages of up to 16 MiB (and 12/13 inflate to about as much): stay clear of it.
