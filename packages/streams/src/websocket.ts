@@ -1,0 +1,623 @@
+// The WebSocket over a WHATWG { readable, writable } byte stream: the pump around the codec's Connection.
+//
+//   readable.read() -> conn.receive(chunk) -> events -> 'message' events and the stream face's readable
+//   send()/close()  -> conn.send*()         -> flush(): what the call returned, then takeOutput(), in order
+//
+// Every byte for the wire goes through flush(), so that the codec's move to one ordered output is a
+// change there only. Reading stops while the stream face's readable is full: backpressure reaches the
+// peer through the socket's own stream.
+
+import { Connection, decodeUtf8, encodeUtf8 } from '@rfc6455/codec';
+import type { Event as CodecEvent, PerMessageDeflate } from '@rfc6455/codec';
+
+/** A connected byte stream: a socket's two halves (Deno.Conn, a workerd Socket, Duplex.toWeb(socket)). */
+export interface ByteStream {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+}
+
+/** Options of both sides. */
+export interface SocketOptions {
+  /** Largest message and frame accepted, in bytes, after decompression; more closes with 1009 (default: the codec's, 16 MiB per frame, 64 MiB per message). */
+  maxPayload?: number;
+  /** Milliseconds to wait for the peer to end the stream after the closing handshake (default 30 000). */
+  closeTimeout?: number;
+  /** Ping every `interval` ms; no pong within `timeout` ms (default `interval`) ends the connection (1006). Needs timers. */
+  keepalive?: { interval: number; timeout?: number } | false;
+  /** Messages the stream face's readable holds before the socket is no longer read (default 16). */
+  highWaterMark?: number;
+}
+
+export const DEFAULT_CLOSE_TIMEOUT = 30_000;
+
+export type BinaryType = 'blob' | 'arraybuffer';
+/** What send() and the stream face's writable take. */
+export type SendData = string | ArrayBuffer | ArrayBufferView | Blob;
+
+/** What `opened` resolves to (the WebSocketStream face). */
+export interface WebSocketStreamOpenInfo {
+  readable: ReadableStream<string | Uint8Array>;
+  writable: WritableStream<string | BufferSource>;
+  protocol: string;
+  extensions: string;
+}
+
+/** What `closed` resolves to, and what `close()` of the stream face takes. */
+export interface WebSocketCloseInfo {
+  closeCode?: number;
+  reason?: string;
+}
+
+/** `closed` rejects with this when the connection ended without a closing handshake (or failed). */
+export class WebSocketError extends Error {
+  override readonly name = 'WebSocketError';
+  constructor(
+    message: string,
+    readonly closeCode: number,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The close event; the runtime's own CloseEvent where it has one. */
+const CloseEventImpl: new (type: string, init: CloseEventInit) => CloseEvent =
+  typeof CloseEvent === 'function'
+    ? CloseEvent
+    : (class extends Event {
+        readonly code: number;
+        readonly reason: string;
+        readonly wasClean: boolean;
+        constructor(type: string, init: CloseEventInit) {
+          super(type, init);
+          this.code = init.code ?? 0;
+          this.reason = init.reason ?? '';
+          this.wasClean = init.wasClean ?? false;
+        }
+      } as unknown as new (type: string, init: CloseEventInit) => CloseEvent);
+
+const hasTimers = typeof setTimeout === 'function' && typeof clearTimeout === 'function';
+/** Frames up to this size are gathered into one write (two small writes stall on Nagle's algorithm). */
+const GATHER_LIMIT = 64 * 1024;
+
+/** What accept()/connect() hand to the constructor: the handshake is done and its reader and writer taken. */
+export interface OpenSetup {
+  conn: Connection;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Bytes that came right behind the handshake head: frames. */
+  rest: Uint8Array;
+  url: string;
+  protocol: string;
+  extensions: string;
+  deflate: PerMessageDeflate | null;
+  options: SocketOptions;
+}
+
+/** The WebSocketStream face, made the first time `opened` is read. */
+interface StreamFace {
+  opened: Promise<WebSocketStreamOpenInfo>;
+  controller: ReadableStreamDefaultController<string | Uint8Array>;
+}
+
+type Handler = ((this: WebSocket, ev: Event) => unknown) | null;
+
+export class WebSocket extends EventTarget {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+
+  readonly url: string;
+  readonly protocol: string;
+  readonly extensions: string;
+  #readyState = 1;
+  #binaryType: BinaryType = 'blob';
+  #buffered = 0;
+
+  readonly #conn: Connection;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #deflate: PerMessageDeflate | null;
+  readonly #closeTimeout: number;
+  readonly #highWaterMark: number;
+  #rest: Uint8Array | null;
+  #ended = false;
+  #finished = false;
+  #closeInfo: { code: number; reason: string; wasClean: boolean } | null = null;
+  /** Resolves the promise the read loop waits on while the stream face's readable is full. */
+  #wakeReader: (() => void) | null = null;
+  /** The last write handed to the socket: the stream face's writes resolve with it. */
+  #lastWrite: Promise<void> = Promise.resolve();
+  #pendingPong: Uint8Array | null = null;
+  /** Sends wait here while a Blob is being read, so that messages keep their order. */
+  #blobChain: Promise<void> | null = null;
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #keepalive: ReturnType<typeof setInterval> | null = null;
+  #pongDeadline: ReturnType<typeof setTimeout> | null = null;
+  #stream: StreamFace | null = null;
+  readonly #closed: Promise<WebSocketCloseInfo>;
+  #resolveClosed!: (info: WebSocketCloseInfo) => void;
+  #rejectClosed!: (err: WebSocketError) => void;
+  readonly #handlers = new Map<string, EventListener>();
+
+  /** Made by accept() and connect(); not for direct use. */
+  constructor(setup: OpenSetup) {
+    super();
+    if (!(setup?.conn instanceof Connection)) {
+      throw new TypeError('use accept(stream) or connect(stream, url) to make a WebSocket');
+    }
+    this.#conn = setup.conn;
+    this.#reader = setup.reader;
+    this.#writer = setup.writer;
+    this.#rest = setup.rest;
+    this.url = setup.url;
+    this.protocol = setup.protocol;
+    this.extensions = setup.extensions;
+    this.#deflate = setup.deflate;
+    this.#closeTimeout = setup.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.#highWaterMark = setup.options.highWaterMark ?? 16;
+    this.#closed = new Promise((resolve, reject) => {
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
+    });
+    // A caller of the browser face never looks at `closed`: its rejection is not an unhandled one.
+    this.#closed.catch(() => {});
+    // The open event and the first message wait for a task, so that handlers attached right after
+    // `await accept(...)` see them.
+    const start = () => {
+      this.dispatchEvent(new Event('open'));
+      this.#startKeepalive(setup.options.keepalive);
+      void this.#readLoop();
+    };
+    if (hasTimers) setTimeout(start, 0);
+    else void Promise.resolve().then(start);
+  }
+
+  get readyState(): number {
+    return this.#readyState;
+  }
+
+  /** Bytes passed to send() (framed, compressed) that the socket's stream has not yet taken. */
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+  set binaryType(value: BinaryType) {
+    // As in browsers, other values are ignored.
+    if (value === 'blob' || value === 'arraybuffer') this.#binaryType = value;
+  }
+
+  get onopen(): Handler {
+    return this.#getHandler('open');
+  }
+  set onopen(fn: Handler) {
+    this.#setHandler('open', fn);
+  }
+  get onmessage(): Handler {
+    return this.#getHandler('message');
+  }
+  set onmessage(fn: Handler) {
+    this.#setHandler('message', fn);
+  }
+  get onclose(): Handler {
+    return this.#getHandler('close');
+  }
+  set onclose(fn: Handler) {
+    this.#setHandler('close', fn);
+  }
+  get onerror(): Handler {
+    return this.#getHandler('error');
+  }
+  set onerror(fn: Handler) {
+    this.#setHandler('error', fn);
+  }
+
+  #getHandler(type: string): Handler {
+    const listener = this.#handlers.get(type) as { fn?: Handler } | undefined;
+    return listener?.fn ?? null;
+  }
+
+  #setHandler(type: string, fn: Handler): void {
+    const old = this.#handlers.get(type);
+    if (old) this.removeEventListener(type, old);
+    this.#handlers.delete(type);
+    if (typeof fn !== 'function') return;
+    const listener = Object.assign((ev: Event) => void fn.call(this, ev), { fn });
+    this.#handlers.set(type, listener);
+    this.addEventListener(type, listener);
+  }
+
+  /** The WebSocketStream face: resolves at once (the socket is open), with a readable of messages and a writable. */
+  get opened(): Promise<WebSocketStreamOpenInfo> {
+    return (this.#stream ??= this.#makeStreamFace()).opened;
+  }
+
+  /** Resolves with the close code and reason after a closing handshake; rejects with a WebSocketError otherwise. */
+  get closed(): Promise<WebSocketCloseInfo> {
+    return this.#closed;
+  }
+
+  #makeStreamFace(): StreamFace {
+    let controller!: ReadableStreamDefaultController<string | Uint8Array>;
+    const readable = new ReadableStream<string | Uint8Array>(
+      {
+        start: (c) => {
+          controller = c;
+        },
+        pull: () => this.#wake(),
+        cancel: () => {
+          if (this.#readyState === 1) this.close();
+        },
+      },
+      new CountQueuingStrategy({ highWaterMark: this.#highWaterMark }),
+    );
+    const writable = new WritableStream<string | BufferSource>({
+      write: (chunk) => {
+        this.#send(chunk as SendData, true);
+        return this.#lastWrite;
+      },
+      close: () => {
+        this.close();
+        return this.#closed.then(
+          () => undefined,
+          () => undefined,
+        );
+      },
+      abort: () => {
+        if (this.#readyState < 2) this.close();
+      },
+    });
+    const info = { readable, writable, protocol: this.protocol, extensions: this.extensions };
+    if (this.#closeInfo) {
+      if (this.#closeInfo.wasClean) controller.close();
+      else controller.error(this.#closeError());
+    }
+    return { opened: Promise.resolve(info), controller };
+  }
+
+  /**
+   * Sends a message: text for a string (encoded as UTF-8), binary otherwise; a Blob is read first and
+   * later sends wait for it. After close() the data is discarded and counted in bufferedAmount, as
+   * browsers do.
+   */
+  send(data: SendData): void {
+    this.#send(data, false);
+  }
+
+  #send(data: SendData, fromStream: boolean): void {
+    if (this.#readyState !== 1 || !this.#conn.canSend) {
+      if (fromStream) throw new WebSocketError('the WebSocket is closing or closed', 0, '');
+      this.#buffered += byteLength(data);
+      return;
+    }
+    if (typeof Blob === 'function' && data instanceof Blob) {
+      const size = data.size;
+      this.#buffered += size;
+      const read = (this.#blobChain ?? Promise.resolve()).then(() => data.arrayBuffer());
+      const chain = read.then(
+        (buffer) => {
+          this.#buffered -= size;
+          if (this.#readyState === 1 && this.#conn.canSend) this.flush(this.#conn.sendBinary(new Uint8Array(buffer)));
+        },
+        () => {
+          this.#buffered -= size;
+          this.#failLocally('a Blob passed to send() could not be read');
+        },
+      );
+      this.#blobChain = chain;
+      void chain.then(() => {
+        if (this.#blobChain === chain) this.#blobChain = null;
+      });
+      return;
+    }
+    if (this.#blobChain) {
+      // Keep the order: this message goes after the Blob that is still being read.
+      const copy = typeof data === 'string' ? data : copyBytes(data);
+      this.#buffered += byteLength(copy);
+      this.#blobChain = this.#blobChain.then(() => {
+        this.#buffered -= byteLength(copy);
+        this.#send(copy, fromStream);
+      });
+      return;
+    }
+    if (typeof data === 'string') {
+      this.flush(this.#conn.sendText(encodeUtf8(data)));
+      return;
+    }
+    // A server's frames carry the caller's bytes as they are: copy them, the caller may reuse its array.
+    const bytes = this.#conn.role === 'server' ? copyBytes(data) : viewBytes(data);
+    this.flush(this.#conn.sendBinary(bytes));
+  }
+
+  /**
+   * Starts the closing handshake. Browser face: close(code?, reason?); code 1000 or 3000-4999, reason at
+   * most 123 UTF-8 bytes. WebSocketStream face: close({ closeCode, reason }).
+   */
+  close(code?: number | WebSocketCloseInfo, reason?: string): void {
+    if (typeof code === 'object' && code !== null) {
+      reason = code.reason;
+      code = code.closeCode;
+    }
+    if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999 && Number.isInteger(code))) {
+      throw new DOMException(`close code must be 1000 or 3000-4999, got ${String(code)}`, 'InvalidAccessError');
+    }
+    const reasonBytes = reason === undefined ? 0 : encodeUtf8(reason).byteLength;
+    if (reasonBytes > 123) {
+      throw new DOMException(`close reason must be at most 123 UTF-8 bytes, got ${reasonBytes}`, 'SyntaxError');
+    }
+    if (this.#readyState >= 2) return;
+    this.#readyState = 2;
+    if (this.#blobChain) {
+      // Messages whose Blob is still being read go out first.
+      void this.#blobChain.then(() => this.#sendClose(code as number | undefined, reason));
+      return;
+    }
+    this.#sendClose(code as number | undefined, reason);
+  }
+
+  #sendClose(code: number | undefined, reason: string | undefined): void {
+    if (!this.#conn.canSend) return;
+    const frames =
+      code === undefined ? this.#conn.sendClose() : this.#conn.sendClose(code, reason === '' ? undefined : reason);
+    this.flush(frames);
+    this.#armCloseTimer();
+  }
+
+  /** Writes what a codec call returned, then what the codec queued on its own, in that order. */
+  flush(returned: Uint8Array[] = []): void {
+    const output = this.#conn.takeOutput();
+    const chunks = output.length === 0 ? returned : returned.length === 0 ? output : [...returned, ...output];
+    if (chunks.length > 0 && !this.#ended) this.#write(chunks);
+    if (this.#conn.shouldCloseTransport) this.#endTransport();
+  }
+
+  #write(chunks: Uint8Array[]): void {
+    let total = 0;
+    for (const c of chunks) total += c.byteLength;
+    const pieces = chunks.length > 1 && total <= GATHER_LIMIT ? [gather(chunks, total)] : chunks;
+    for (const piece of pieces) {
+      const n = piece.byteLength;
+      this.#buffered += n;
+      this.#lastWrite = this.#writer.write(piece).then(
+        () => {
+          this.#buffered -= n;
+          if (this.#buffered === 0 && this.#pendingPong) this.#sendPong(this.#pendingPong);
+        },
+        (err: unknown) => {
+          this.#buffered -= n;
+          this.#transportFailed(err);
+        },
+      );
+    }
+  }
+
+  #endTransport(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#writer.close().catch(() => {});
+    this.#armCloseTimer();
+  }
+
+  /** After our close (or the end of our side), the peer has closeTimeout ms to end the stream. */
+  #armCloseTimer(): void {
+    if (!hasTimers || this.#finished) return;
+    const timer = setTimeout(() => {
+      this.#reader.cancel().catch(() => {});
+      this.#writer.abort().catch(() => {});
+    }, this.#closeTimeout);
+    this.#timers.push(timer);
+  }
+
+  #transportFailed(_err: unknown): void {
+    // The read loop sees the stream end (or fail) and reports 1006.
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#reader.cancel().catch(() => {});
+    }
+  }
+
+  #failLocally(_why: string): void {
+    if (this.#readyState < 2) {
+      this.#readyState = 2;
+      this.flush(this.#conn.sendClose(1011));
+    }
+  }
+
+  #wake(): void {
+    const wake = this.#wakeReader;
+    this.#wakeReader = null;
+    wake?.();
+  }
+
+  async #readLoop(): Promise<void> {
+    try {
+      const rest = this.#rest;
+      this.#rest = null;
+      if (rest !== null && rest.byteLength > 0) this.#handle(this.#conn.receive(rest));
+      while (this.#closeInfo === null) {
+        const controller = this.#stream?.controller;
+        if (controller && (controller.desiredSize ?? 1) <= 0) {
+          await new Promise<void>((resolve) => (this.#wakeReader = resolve));
+          continue;
+        }
+        const { value, done } = await this.#reader.read();
+        if (done) break;
+        this.#handle(this.#conn.receive(value));
+      }
+    } catch {
+      // A failed read is the end of the stream.
+    }
+    if (this.#closeInfo === null) this.#handle(this.#conn.receiveEof());
+    // RFC 6455 7.1.1: after the close, wait (bounded by closeTimeout) for the peer to end the stream.
+    try {
+      for (;;) {
+        const { done } = await this.#reader.read();
+        if (done) break;
+      }
+    } catch {
+      // ended
+    }
+    this.#finish();
+  }
+
+  #handle(events: CodecEvent[]): void {
+    for (const event of events) {
+      switch (event.type) {
+        case 'text':
+          this.#deliver(decodeUtf8(event.data), event.data, false);
+          break;
+        case 'binary':
+          this.#deliver(null, event.data, true);
+          break;
+        case 'ping':
+          this.#onPing(event.data);
+          break;
+        case 'pong':
+          this.#clearPongDeadline();
+          break;
+        case 'close':
+          this.#readyState = 3;
+          this.#closeInfo = { code: event.code, reason: event.reason, wasClean: event.wasClean };
+          this.#armCloseTimer();
+          break;
+        case 'fragment':
+          break;
+      }
+      // What a handler sent goes out before the next event's automatic answers.
+      this.flush();
+    }
+    this.flush();
+  }
+
+  #deliver(text: string | null, data: Uint8Array, binary: boolean): void {
+    if (binary) {
+      const copy = data.slice();
+      this.#stream?.controller.enqueue(copy);
+      const payload: unknown =
+        this.#binaryType === 'arraybuffer' ? copy.buffer : typeof Blob === 'function' ? new Blob([copy]) : copy.buffer;
+      this.dispatchEvent(new MessageEvent('message', { data: payload, origin: origin(this.url) }));
+    } else {
+      this.#stream?.controller.enqueue(text as string);
+      this.dispatchEvent(new MessageEvent('message', { data: text, origin: origin(this.url) }));
+    }
+  }
+
+  #onPing(data: Uint8Array): void {
+    if (!this.#conn.canSend) return;
+    const full = this.#writer.desiredSize !== null && this.#writer.desiredSize <= 0 && this.#buffered > 0;
+    if (full) {
+      // The peer is not reading: keep only the newest ping's pong (RFC 6455 5.5.3), sent on drain.
+      this.#pendingPong = data.slice();
+      return;
+    }
+    this.#sendPong(data);
+  }
+
+  #sendPong(data: Uint8Array): void {
+    this.#pendingPong = null;
+    if (this.#conn.canSend) this.flush(this.#conn.sendPong(data));
+  }
+
+  #startKeepalive(keepalive: SocketOptions['keepalive']): void {
+    if (!keepalive || !hasTimers || typeof setInterval !== 'function') return;
+    const timeout = keepalive.timeout ?? keepalive.interval;
+    this.#keepalive = setInterval(() => {
+      if (!this.#conn.canSend) return;
+      this.flush(this.#conn.sendPing());
+      if (this.#pongDeadline === null) {
+        this.#pongDeadline = setTimeout(() => {
+          // No pong: the peer is gone. End the stream; the read loop reports 1006.
+          this.#ended = true;
+          this.#writer.abort().catch(() => {});
+          this.#reader.cancel().catch(() => {});
+        }, timeout);
+      }
+    }, keepalive.interval);
+  }
+
+  #clearPongDeadline(): void {
+    if (this.#pongDeadline !== null) clearTimeout(this.#pongDeadline);
+    this.#pongDeadline = null;
+  }
+
+  #closeError(): WebSocketError {
+    const info = this.#closeInfo ?? { code: 1006, reason: '' };
+    return new WebSocketError(
+      `the connection closed without a closing handshake (${info.code}${info.reason ? ` ${info.reason}` : ''})`,
+      info.code,
+      info.reason,
+    );
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers = [];
+    if (this.#keepalive !== null) clearInterval(this.#keepalive);
+    this.#clearPongDeadline();
+    this.#deflate?.compressor.close?.();
+    this.#deflate?.decompressor.close?.();
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#writer.close().catch(() => {});
+    }
+    this.#reader.releaseLock();
+    this.#readyState = 3;
+    const info = this.#closeInfo ?? { code: 1006, reason: '', wasClean: false };
+    const controller = this.#stream?.controller;
+    if (info.wasClean) {
+      controller?.close();
+      this.#resolveClosed({ closeCode: info.code, reason: info.reason });
+    } else {
+      const err = this.#closeError();
+      controller?.error(err);
+      this.#rejectClosed(err);
+      this.dispatchEvent(new Event('error'));
+    }
+    this.dispatchEvent(new CloseEventImpl('close', { code: info.code, reason: info.reason, wasClean: info.wasClean }));
+  }
+}
+
+function byteLength(data: SendData): number {
+  if (typeof data === 'string') return encodeUtf8(data).byteLength;
+  if (typeof Blob === 'function' && data instanceof Blob) return data.size;
+  return (data as ArrayBuffer | ArrayBufferView).byteLength;
+}
+
+function viewBytes(data: ArrayBuffer | ArrayBufferView | Blob): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw new TypeError('send() takes a string, an ArrayBuffer, a typed array or DataView, or a Blob');
+}
+
+function copyBytes(data: ArrayBuffer | ArrayBufferView | Blob): Uint8Array {
+  return viewBytes(data).slice();
+}
+
+function gather(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
+  }
+}
