@@ -79,6 +79,8 @@ const CloseEventImpl: new (type: string, init: CloseEventInit) => CloseEvent =
 const hasTimers = typeof setTimeout === 'function' && typeof clearTimeout === 'function';
 /** Frames up to this size are gathered into one write (two small writes stall on Nagle's algorithm). */
 const GATHER_LIMIT = 64 * 1024;
+/** Past this many bytes waiting to be written, only the newest ping's pong is kept (bounded memory). */
+const PONG_BACKLOG = 64 * 1024;
 
 /** What accept()/connect() hand to the constructor: the handshake is done and its reader and writer taken. */
 export interface OpenSetup {
@@ -131,7 +133,11 @@ export class WebSocket extends EventTarget {
   #closeInfo: { code: number; reason: string; wasClean: boolean } | null = null;
   /** Resolves the promise the read loop waits on while the stream face's readable is full. */
   #wakeReader: (() => void) | null = null;
-  /** The last write handed to the socket: the stream face's writes resolve with it. */
+  /** Frames waiting for the write in flight; the batch's promise resolves once they are written. */
+  #outbox: Uint8Array[] = [];
+  #batch: { promise: Promise<void>; resolve: () => void } | null = null;
+  #writing = false;
+  /** The batch of the last frames queued: the stream face's writes resolve with it. */
   #lastWrite: Promise<void> = Promise.resolve();
   #pendingPong: Uint8Array | null = null;
   /** Sends wait here while a Blob is being read, so that messages keep their order. */
@@ -260,10 +266,7 @@ export class WebSocket extends EventTarget {
       new CountQueuingStrategy({ highWaterMark: this.#highWaterMark }),
     );
     const writable = new WritableStream<string | BufferSource>({
-      write: (chunk) => {
-        this.#send(chunk as SendData, true);
-        return this.#lastWrite;
-      },
+      write: (chunk) => this.#send(chunk as SendData, true),
       close: () => {
         this.close();
         return this.#closed.then(
@@ -289,45 +292,47 @@ export class WebSocket extends EventTarget {
    * browsers do.
    */
   send(data: SendData): void {
-    this.#send(data, false);
+    void this.#send(data, false);
   }
 
-  #send(data: SendData, fromStream: boolean): void {
+  /** Sends `data` (or queues it behind a Blob being read); resolves once its frame is written. */
+  #send(data: SendData, fromStream: boolean): Promise<void> {
     if (this.#readyState !== 1 || !this.#conn.canSend) {
       if (fromStream) throw new WebSocketError('the WebSocket is closing or closed', 0, '');
       this.#buffered += byteLength(data);
-      return;
+      return Promise.resolve();
     }
-    if (typeof Blob === 'function' && data instanceof Blob) {
-      const size = data.size;
-      this.#buffered += size;
-      const read = (this.#blobChain ?? Promise.resolve()).then(() => data.arrayBuffer());
-      const chain = read.then(
-        (buffer) => {
+    const blob = typeof Blob === 'function' && data instanceof Blob;
+    if (!blob && this.#blobChain === null) {
+      this.#sendNow(data as string | ArrayBuffer | ArrayBufferView);
+      return this.#lastWrite;
+    }
+    // Keep the order: this message goes after the Blobs that are still being read.
+    const size = byteLength(data);
+    const kept = blob || typeof data === 'string' ? data : copyBytes(data);
+    this.#buffered += size;
+    const link = (this.#blobChain ?? Promise.resolve())
+      .then(async () => (kept instanceof Uint8Array || typeof kept === 'string' ? kept : new Uint8Array(await kept.arrayBuffer())))
+      .then(
+        (bytes) => {
           this.#buffered -= size;
-          if (this.#readyState === 1 && this.#conn.canSend) this.flush(this.#conn.sendBinary(new Uint8Array(buffer)));
+          this.#sendNow(bytes);
+          return this.#lastWrite;
         },
         () => {
           this.#buffered -= size;
-          this.#failLocally('a Blob passed to send() could not be read');
+          this.#failLocally();
         },
       );
-      this.#blobChain = chain;
-      void chain.then(() => {
-        if (this.#blobChain === chain) this.#blobChain = null;
-      });
-      return;
-    }
-    if (this.#blobChain) {
-      // Keep the order: this message goes after the Blob that is still being read.
-      const copy = typeof data === 'string' ? data : copyBytes(data);
-      this.#buffered += byteLength(copy);
-      this.#blobChain = this.#blobChain.then(() => {
-        this.#buffered -= byteLength(copy);
-        this.#send(copy, fromStream);
-      });
-      return;
-    }
+    this.#blobChain = link;
+    void link.then(() => {
+      if (this.#blobChain === link) this.#blobChain = null;
+    });
+    return link;
+  }
+
+  #sendNow(data: string | ArrayBuffer | ArrayBufferView): void {
+    if (!this.#conn.canSend) return;
     if (typeof data === 'string') {
       this.flush(this.#conn.sendText(encodeUtf8(data)));
       return;
@@ -379,30 +384,57 @@ export class WebSocket extends EventTarget {
     if (this.#conn.shouldCloseTransport) this.#endTransport();
   }
 
+  /**
+   * Queues frames for the socket. One write is in flight at a time; what is sent meanwhile is gathered
+   * and goes out as one write when it completes, so a burst of small frames costs one write, not one each.
+   */
   #write(chunks: Uint8Array[]): void {
-    let total = 0;
-    for (const c of chunks) total += c.byteLength;
-    const pieces = chunks.length > 1 && total <= GATHER_LIMIT ? [gather(chunks, total)] : chunks;
-    for (const piece of pieces) {
-      const n = piece.byteLength;
-      this.#buffered += n;
-      this.#lastWrite = this.#writer.write(piece).then(
-        () => {
-          this.#buffered -= n;
-          if (this.#buffered === 0 && this.#pendingPong) this.#sendPong(this.#pendingPong);
-        },
-        (err: unknown) => {
-          this.#buffered -= n;
-          this.#transportFailed(err);
-        },
-      );
+    for (const c of chunks) {
+      this.#outbox.push(c);
+      this.#buffered += c.byteLength;
     }
+    if (this.#batch === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#batch = { promise, resolve };
+    }
+    this.#lastWrite = this.#batch.promise;
+    if (!this.#writing) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#outbox.length > 0) {
+        const chunks = this.#outbox;
+        const batch = this.#batch;
+        this.#outbox = [];
+        this.#batch = null;
+        let total = 0;
+        for (const piece of gatherSmall(chunks)) {
+          await this.#writer.write(piece);
+          total += piece.byteLength;
+        }
+        this.#buffered -= total;
+        batch?.resolve();
+        if (this.#outbox.length === 0 && this.#pendingPong) this.#sendPong(this.#pendingPong);
+      }
+    } catch (err) {
+      this.#buffered = 0;
+      this.#outbox = [];
+      this.#batch?.resolve();
+      this.#transportFailed(err);
+    } finally {
+      this.#writing = false;
+    }
+    if (this.#ended) this.#writer.close().catch(() => {});
   }
 
   #endTransport(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#writer.close().catch(() => {});
+    // Our last frames first: a write in flight closes the writer when it is done.
+    if (!this.#writing) this.#writer.close().catch(() => {});
     this.#armCloseTimer();
   }
 
@@ -424,7 +456,8 @@ export class WebSocket extends EventTarget {
     }
   }
 
-  #failLocally(_why: string): void {
+  /** A Blob could not be read: close with 1011 (internal error). */
+  #failLocally(): void {
     if (this.#readyState < 2) {
       this.#readyState = 2;
       this.flush(this.#conn.sendClose(1011));
@@ -499,7 +532,7 @@ export class WebSocket extends EventTarget {
 
   #deliver(text: string | null, data: Uint8Array, binary: boolean): void {
     if (binary) {
-      const copy = data.slice();
+      const copy = new Uint8Array(data); // a copy (a Buffer's slice() would be a view)
       this.#stream?.controller.enqueue(copy);
       const payload: unknown =
         this.#binaryType === 'arraybuffer' ? copy.buffer : typeof Blob === 'function' ? new Blob([copy]) : copy.buffer;
@@ -512,10 +545,10 @@ export class WebSocket extends EventTarget {
 
   #onPing(data: Uint8Array): void {
     if (!this.#conn.canSend) return;
-    const full = this.#writer.desiredSize !== null && this.#writer.desiredSize <= 0 && this.#buffered > 0;
+    const full = this.#writing && this.#buffered > PONG_BACKLOG;
     if (full) {
       // The peer is not reading: keep only the newest ping's pong (RFC 6455 5.5.3), sent on drain.
-      this.#pendingPong = data.slice();
+      this.#pendingPong = new Uint8Array(data);
       return;
     }
     this.#sendPong(data);
@@ -601,16 +634,37 @@ function viewBytes(data: ArrayBuffer | ArrayBufferView | Blob): Uint8Array {
 }
 
 function copyBytes(data: ArrayBuffer | ArrayBufferView | Blob): Uint8Array {
-  return viewBytes(data).slice();
+  return new Uint8Array(viewBytes(data));
 }
 
-function gather(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
+/** Runs of small chunks merged into writes of at most GATHER_LIMIT bytes; large chunks as they are. */
+function gatherSmall(chunks: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let runBytes = 0;
+  const close = () => {
+    if (run.length === 1) out.push(run[0] as Uint8Array);
+    else if (run.length > 1) {
+      const merged = new Uint8Array(runBytes);
+      let at = 0;
+      for (const c of run) {
+        merged.set(c, at);
+        at += c.byteLength;
+      }
+      out.push(merged);
+    }
+    run = [];
+    runBytes = 0;
+  };
   for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
+    if (runBytes + c.byteLength > GATHER_LIMIT) close();
+    if (c.byteLength > GATHER_LIMIT) out.push(c);
+    else {
+      run.push(c);
+      runBytes += c.byteLength;
+    }
   }
+  close();
   return out;
 }
 
