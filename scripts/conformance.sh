@@ -8,4 +8,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || bash scripts/pnpm.sh install --frozen-lockfile
 npx tsc -b conformance
-exec node conformance/dist/run.js "$@"
+exec node conformance/dist/src/run.js "$@"

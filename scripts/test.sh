@@ -22,6 +22,11 @@ bash scripts/pnpm.sh install --frozen-lockfile
 step "build and type-check"
 bash scripts/build.sh
 
+# Jest runs the examples on Bun and Deno, and the conformance matrix has Bun and Deno cells: install the
+# pinned runtimes first (from the npm registry, cached outside the repository; a no-op once cached).
+step "runtimes (pinned Bun, Deno and workerd, scripts/runtimes.sh)"
+bash scripts/runtimes.sh
+
 if [ "$part" != slow ]; then
   step "format and lint (Prettier, ESLint with type information)"
   bash scripts/lint.sh
@@ -40,7 +45,7 @@ node packages/bench/dist/soak.js --connections 200 --seconds 20
 step "browser end-to-end tests (headless Chromium; installs Debian's chromium when it may)"
 bash scripts/e2e.sh
 
-step "conformance (Autobahn|Testsuite, server and client modes at once)"
+step "conformance (Autobahn|Testsuite: every cell of conformance/matrix.json, two at a time)"
 bash scripts/conformance.sh
 
 step "npm test passed in $((SECONDS - started)) s"

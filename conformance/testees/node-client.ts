@@ -1,13 +1,17 @@
-// The testee for `wstest -m fuzzingserver`: asks for the number of cases, runs each one by echoing
-// every message with its type, then asks the suite to write its reports and stop.
-// Usage: node testee-client.js ws://127.0.0.1:<port> <agent>
+// The @rfc6455/node testee for `wstest -m fuzzingserver`: asks for the number of cases, runs each one by
+// echoing every message with its type, then asks the suite to write its reports and stop.
+// The same file runs on Node, Bun and Deno (conformance/matrix.json).
+// Usage: node-client.js ws://127.0.0.1:<port> <agent>, or with TESTKIT_URL and TESTKIT_AGENT set.
+import process from 'node:process';
+
 import { WebSocket } from '@rfc6455/node';
 
 const MAX_PAYLOAD = 64 * 1024 * 1024;
 
-const [base, agent] = process.argv.slice(2);
+const base = process.argv[2] ?? process.env.TESTKIT_URL;
+const agent = process.argv[3] ?? process.env.TESTKIT_AGENT;
 if (base === undefined || agent === undefined) {
-  process.stderr.write('usage: testee-client <ws://127.0.0.1:port> <agent>\n');
+  process.stderr.write('usage: node-client <ws://127.0.0.1:port> <agent> (or TESTKIT_URL, TESTKIT_AGENT)\n');
   process.exit(2);
 }
 
