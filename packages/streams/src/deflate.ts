@@ -146,9 +146,9 @@ export class PakoMessageDecompressor implements MessageDecompressor {
     }
     const out: Uint8Array[] = [];
     try {
-      let n = this.inflate(data, out, 0, maxOutput);
+      const n = this.inflate(data, out, 0, maxOutput);
       if (fin) {
-        n = this.inflate(TAIL, out, n, maxOutput);
+        this.inflate(TAIL, out, n, maxOutput);
         // RFC 7692 7.2.2: without context takeover the peer starts every message from an empty window.
         if (this.noContextTakeover) zlibInflateReset(this.strm);
       }

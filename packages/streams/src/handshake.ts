@@ -180,7 +180,11 @@ export async function accept(stream: ByteStream, options: AcceptOptions = {}): P
   checkStream(stream);
   const limits = connectionLimits(options);
   const timeout = checkTimeout(options.handshakeTimeout);
-  const pmd = options.perMessageDeflate ? (options.perMessageDeflate === true ? {} : options.perMessageDeflate) : null;
+  const pmd = options.perMessageDeflate
+    ? options.perMessageDeflate === true
+      ? {}
+      : options.perMessageDeflate
+    : null;
   const headLimits = {
     maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
     maxHeaders: options.maxHeaders ?? DEFAULT_MAX_HEADERS,
@@ -199,7 +203,9 @@ export async function accept(stream: ByteStream, options: AcceptOptions = {}): P
     const handleProtocols = options.handleProtocols;
     const result = acceptServerHandshake(head, {
       ...headLimits,
-      ...(handleProtocols ? { chooseProtocol: (offered: string[]) => handleProtocols(new Set(offered), head) || null } : {}),
+      ...(handleProtocols
+        ? { chooseProtocol: (offered: string[]) => handleProtocols(new Set(offered), head) || null }
+        : {}),
       ...(pmd ? { perMessageDeflate: negotiationOptions(pmd) } : {}),
       ...(options.headers ? { headers: options.headers } : {}),
     });
@@ -230,7 +236,11 @@ export async function accept(stream: ByteStream, options: AcceptOptions = {}): P
  * The client side over a stream that is already connected to `url`'s host: sends the upgrade request,
  * checks the answer (RFC 6455 4.1) and resolves with an open WebSocket, or rejects with a HandshakeError.
  */
-export async function connect(stream: ByteStream, url: string | URL, options: ConnectOptions = {}): Promise<WebSocket> {
+export async function connect(
+  stream: ByteStream,
+  url: string | URL,
+  options: ConnectOptions = {},
+): Promise<WebSocket> {
   checkStream(stream);
   let target: URL;
   try {
@@ -247,9 +257,17 @@ export async function connect(stream: ByteStream, url: string | URL, options: Co
   const limits = connectionLimits(options);
   const timeout = checkTimeout(options.handshakeTimeout);
   const pmd =
-    options.perMessageDeflate === false ? null : options.perMessageDeflate === true || options.perMessageDeflate === undefined ? {} : options.perMessageDeflate;
+    options.perMessageDeflate === false
+      ? null
+      : options.perMessageDeflate === true || options.perMessageDeflate === undefined
+        ? {}
+        : options.perMessageDeflate;
   const protocols =
-    options.protocols === undefined ? [] : typeof options.protocols === 'string' ? [options.protocols] : options.protocols;
+    options.protocols === undefined
+      ? []
+      : typeof options.protocols === 'string'
+        ? [options.protocols]
+        : options.protocols;
   const request = createClientRequest({
     host: target.host,
     path: target.pathname + target.search,
@@ -274,7 +292,10 @@ export async function connect(stream: ByteStream, url: string | URL, options: Co
     const checked = checkServerResponse(head, request);
     if (!checked.ok) {
       await fail();
-      throw new HandshakeError(`the server refused the WebSocket handshake: ${checked.reason}`, checked.status ?? null);
+      throw new HandshakeError(
+        `the server refused the WebSocket handshake: ${checked.reason}`,
+        checked.status ?? null,
+      );
     }
     const deflate = await makeDeflate(checked.perMessageDeflate, 'client', pmd ?? {});
     const conn = new Connection({ role: 'client', perMessageDeflate: deflate, autoPong: false, ...limits });

@@ -1,7 +1,7 @@
 // The two faces of the streams WebSocket over real sockets: bad input ends in the right close code,
 // refused handshakes get their HTTP status, the WebSocketStream face has backpressure, nothing is lost
 // around close.
-import net from 'node:net';
+import type net from 'node:net';
 import { WebSocketServer, WebSocket as WsWebSocket } from 'ws';
 import { closeOf, frame, upgradeRequest } from '@rfc6455/test-support';
 import { HandshakeError, connect } from './index.js';
@@ -30,7 +30,10 @@ describe('RFC 6455 7.1.7: bad input fails the connection with the right code', (
     const closed = once<CloseEvent>(ws, 'close');
     const error = once<Event>(ws, 'error');
     raw.write(bytes);
-    await raw.until(() => raw.frames.frames.some((f) => f.opcode === 8) && raw.ended, 'the close and the end');
+    await raw.until(
+      () => raw.frames.frames.some((f) => f.opcode === 8) && raw.ended,
+      'the close and the end',
+    );
     const close = raw.frames.frames.find((f) => f.opcode === 8)!;
     expect(closeOf(close.payload)[0]).toBe(code);
     expect(closeOf(close.payload)[1]).not.toBe('');
@@ -63,7 +66,11 @@ describe('RFC 6455 4.2.1: refused handshakes', () => {
   });
 
   test('connect() rejects a server that answers with an HTTP error, with its status', async () => {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', verifyClient: (_info, cb) => cb(false, 401) });
+    const wss = new WebSocketServer({
+      port: 0,
+      host: '127.0.0.1',
+      verifyClient: (_info, cb) => cb(false, 401),
+    });
     await new Promise<void>((resolve) => wss.once('listening', resolve));
     const port = (wss.address() as net.AddressInfo).port;
     const socket = await tcpConnect(port);
@@ -102,7 +109,9 @@ describe('the WebSocketStream face', () => {
       expect((value as Uint8Array).byteLength).toBe(64 * 1024);
     }
     const writer = writable.getWriter();
-    const echoed = new Promise<string>((resolve) => client.once('message', (d: Buffer) => resolve(d.toString())));
+    const echoed = new Promise<string>((resolve) =>
+      client.once('message', (d: Buffer) => resolve(d.toString())),
+    );
     await writer.write('from the writable');
     expect(await echoed).toBe('from the writable');
     const clientClosed = new Promise<[number, string]>((resolve) =>
@@ -154,7 +163,13 @@ describe('nothing is lost around close (RFC 6455 7.1)', () => {
     const got: string[] = [];
     ws.onmessage = (ev) => got.push((ev as MessageEvent).data as string);
     const closed = once<CloseEvent>(ws, 'close');
-    raw.write(Buffer.concat([frame({ opcode: 1, payload: 'a' }), frame({ opcode: 1, payload: 'b' }), frame({ opcode: 8, payload: new Uint8Array([0x03, 0xe8]) })]));
+    raw.write(
+      Buffer.concat([
+        frame({ opcode: 1, payload: 'a' }),
+        frame({ opcode: 1, payload: 'b' }),
+        frame({ opcode: 8, payload: new Uint8Array([0x03, 0xe8]) }),
+      ]),
+    );
     const ev = await closed;
     expect(got).toEqual(['a', 'b']);
     expect([ev.code, ev.wasClean]).toEqual([1000, true]);

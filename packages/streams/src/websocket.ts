@@ -64,7 +64,7 @@ export class WebSocketError extends Error {
 const CloseEventImpl: new (type: string, init: CloseEventInit) => CloseEvent =
   typeof CloseEvent === 'function'
     ? CloseEvent
-    : (class extends Event {
+    : class extends Event {
         readonly code: number;
         readonly reason: string;
         readonly wasClean: boolean;
@@ -74,7 +74,7 @@ const CloseEventImpl: new (type: string, init: CloseEventInit) => CloseEvent =
           this.reason = init.reason ?? '';
           this.wasClean = init.wasClean ?? false;
         }
-      } as unknown as new (type: string, init: CloseEventInit) => CloseEvent);
+      };
 
 const hasTimers = typeof setTimeout === 'function' && typeof clearTimeout === 'function';
 /** Frames up to this size are gathered into one write (two small writes stall on Nagle's algorithm). */
@@ -266,7 +266,7 @@ export class WebSocket extends EventTarget {
       new CountQueuingStrategy({ highWaterMark: this.#highWaterMark }),
     );
     const writable = new WritableStream<string | BufferSource>({
-      write: (chunk) => this.#send(chunk as SendData, true),
+      write: (chunk) => this.#send(chunk, true),
       close: () => {
         this.close();
         return this.#closed.then(
@@ -312,7 +312,11 @@ export class WebSocket extends EventTarget {
     const kept = blob || typeof data === 'string' ? data : copyBytes(data);
     this.#buffered += size;
     const link = (this.#blobChain ?? Promise.resolve())
-      .then(async () => (kept instanceof Uint8Array || typeof kept === 'string' ? kept : new Uint8Array(await kept.arrayBuffer())))
+      .then(async () =>
+        kept instanceof Uint8Array || typeof kept === 'string'
+          ? kept
+          : new Uint8Array(await kept.arrayBuffer()),
+      )
       .then(
         (bytes) => {
           this.#buffered -= size;
@@ -352,26 +356,34 @@ export class WebSocket extends EventTarget {
       code = code.closeCode;
     }
     if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999 && Number.isInteger(code))) {
-      throw new DOMException(`close code must be 1000 or 3000-4999, got ${String(code)}`, 'InvalidAccessError');
+      throw new DOMException(
+        `close code must be 1000 or 3000-4999, got ${String(code)}`,
+        'InvalidAccessError',
+      );
     }
     const reasonBytes = reason === undefined ? 0 : encodeUtf8(reason).byteLength;
     if (reasonBytes > 123) {
-      throw new DOMException(`close reason must be at most 123 UTF-8 bytes, got ${reasonBytes}`, 'SyntaxError');
+      throw new DOMException(
+        `close reason must be at most 123 UTF-8 bytes, got ${reasonBytes}`,
+        'SyntaxError',
+      );
     }
     if (this.#readyState >= 2) return;
     this.#readyState = 2;
     if (this.#blobChain) {
       // Messages whose Blob is still being read go out first.
-      void this.#blobChain.then(() => this.#sendClose(code as number | undefined, reason));
+      void this.#blobChain.then(() => this.#sendClose(code, reason));
       return;
     }
-    this.#sendClose(code as number | undefined, reason);
+    this.#sendClose(code, reason);
   }
 
   #sendClose(code: number | undefined, reason: string | undefined): void {
     if (!this.#conn.canSend) return;
     const frames =
-      code === undefined ? this.#conn.sendClose() : this.#conn.sendClose(code, reason === '' ? undefined : reason);
+      code === undefined
+        ? this.#conn.sendClose()
+        : this.#conn.sendClose(code, reason === '' ? undefined : reason);
     this.flush(frames);
     this.#armCloseTimer();
   }
@@ -535,7 +547,11 @@ export class WebSocket extends EventTarget {
       const copy = new Uint8Array(data); // a copy (a Buffer's slice() would be a view)
       this.#stream?.controller.enqueue(copy);
       const payload: unknown =
-        this.#binaryType === 'arraybuffer' ? copy.buffer : typeof Blob === 'function' ? new Blob([copy]) : copy.buffer;
+        this.#binaryType === 'arraybuffer'
+          ? copy.buffer
+          : typeof Blob === 'function'
+            ? new Blob([copy])
+            : copy.buffer;
       this.dispatchEvent(new MessageEvent('message', { data: payload, origin: origin(this.url) }));
     } else {
       this.#stream?.controller.enqueue(text as string);
@@ -616,7 +632,9 @@ export class WebSocket extends EventTarget {
       this.#rejectClosed(err);
       this.dispatchEvent(new Event('error'));
     }
-    this.dispatchEvent(new CloseEventImpl('close', { code: info.code, reason: info.reason, wasClean: info.wasClean }));
+    this.dispatchEvent(
+      new CloseEventImpl('close', { code: info.code, reason: info.reason, wasClean: info.wasClean }),
+    );
   }
 }
 

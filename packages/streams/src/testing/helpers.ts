@@ -9,7 +9,10 @@ import type { AcceptOptions, ByteStream, WebSocket } from '../index.js';
 /** A socket's two halves as WHATWG streams of bytes. */
 export function toByteStream(socket: net.Socket): ByteStream {
   const { readable, writable } = Duplex.toWeb(socket);
-  return { readable: readable as ReadableStream<Uint8Array>, writable: writable as WritableStream<Uint8Array> };
+  return {
+    readable: readable as ReadableStream<Uint8Array>,
+    writable: writable as WritableStream<Uint8Array>,
+  };
 }
 
 export interface StreamsServer {
