@@ -102,6 +102,22 @@ interface StreamFace {
   controller: ReadableStreamDefaultController<string | Uint8Array>;
 }
 
+let callsHandlers: boolean | undefined;
+/** Whether this runtime's EventTarget calls an `on<type>` property by itself (workerd's does). */
+function runtimeCallsHandlers(): boolean {
+  if (callsHandlers === undefined) {
+    let called = false;
+    const probe = new (class extends EventTarget {
+      get onprobe(): () => void {
+        return () => (called = true);
+      }
+    })();
+    probe.dispatchEvent(new Event('probe'));
+    callsHandlers = called;
+  }
+  return callsHandlers;
+}
+
 type Handler = ((this: WebSocket, ev: Event) => unknown) | null;
 
 export class WebSocket extends EventTarget {
@@ -233,12 +249,13 @@ export class WebSocket extends EventTarget {
 
   #setHandler(type: string, fn: Handler): void {
     const old = this.#handlers.get(type);
-    if (old) this.removeEventListener(type, old);
+    if (old && !runtimeCallsHandlers()) this.removeEventListener(type, old);
     this.#handlers.delete(type);
     if (typeof fn !== 'function') return;
     const listener = Object.assign((ev: Event) => void fn.call(this, ev), { fn });
     this.#handlers.set(type, listener);
-    this.addEventListener(type, listener);
+    // workerd's EventTarget calls `on<type>` properties itself: a listener too would call them twice.
+    if (!runtimeCallsHandlers()) this.addEventListener(type, listener);
   }
 
   /** The WebSocketStream face: resolves at once (the socket is open), with a readable of messages and a writable. */
