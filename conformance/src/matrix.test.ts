@@ -98,10 +98,16 @@ describe('conformance/matrix.json', () => {
       // A built TypeScript testee (dist/testees/NAME.js from testees/NAME.ts), or a plain module that
       // runs as it is on every runtime (testees/NAME.mjs, the @rfc6455/streams ones).
       const built = /conformance\/dist\/testees\/([\w-]+)\.js/.exec(c.command);
+      // Or a package's runnable example (the workerd one: packages/streams/examples/workerd/serve.sh).
       const plain = /conformance\/testees\/([\w-]+\.mjs)/.exec(c.command);
-      expect(built ?? plain).not.toBeNull();
-      const source = built ? `${built[1]}.ts` : plain![1]!;
-      expect(existsSync(join(conformanceDir, 'testees', source))).toBe(true);
+      const example = /(packages\/[\w-]+\/examples\/[\w/-]+\.sh)/.exec(c.command);
+      expect(built ?? plain ?? example).not.toBeNull();
+      const source = built
+        ? join(conformanceDir, 'testees', `${built[1]}.ts`)
+        : plain
+          ? join(conformanceDir, 'testees', plain[1]!)
+          : join(conformanceDir, '..', example![1]!);
+      expect(existsSync(source)).toBe(true);
       if (c.mode === 'client') expect(c.command).toContain('{url}');
     }
   });
