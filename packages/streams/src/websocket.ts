@@ -405,8 +405,13 @@ export class WebSocket extends EventTarget {
     this.#armCloseTimer();
   }
 
-  /** Writes what a codec call returned, then what the codec queued on its own, in that order. */
-  flush(returned: Uint8Array[] = []): void {
+  /**
+   * Writes what a codec call returned, then what the codec queued on its own, in that order. With the
+   * codec's one ordered output (send calls return nothing, takeOutput() has it all) `returned` is
+   * undefined and this writes takeOutput() alone: this code runs unchanged on both.
+   */
+  flush(returned: Uint8Array[] | void = []): void {
+    returned ??= [];
     const output = this.#conn.takeOutput();
     const chunks = output.length === 0 ? returned : returned.length === 0 ? output : [...returned, ...output];
     if (chunks.length > 0 && !this.#ended) this.#write(chunks);
