@@ -13,9 +13,19 @@ const cell = {
 };
 
 describe('parseMatrix', () => {
-  it("reads the repository's matrix: every cell valid, ids unique, the two Node cells there", () => {
+  it("reads the repository's matrix: every cell valid, ids unique, every runtime of issue #12 in both modes", () => {
     const cells = parseMatrix(readFileSync(join(__dirname, '..', 'matrix.json'), 'utf8'));
-    expect(cells.map((c) => c.id)).toEqual(expect.arrayContaining(['node-server', 'node-client']));
+    const ids = cells.map((c) => c.id);
+    for (const runtime of ['node', 'bun', 'deno']) {
+      for (const mode of ['server', 'client']) expect(ids).toContain(`node-on-${runtime}-${mode}`);
+    }
+    for (const runtime of ['node', 'deno']) {
+      for (const mode of ['server', 'client']) expect(ids).toContain(`streams-on-${runtime}-${mode}`);
+    }
+    expect(ids).toContain('streams-on-workerd-server');
+    expect(ids).toContain('codec-example-server');
+    // The Node transport runs the whole suite on every runtime.
+    for (const c of cells.filter((c) => c.transport === '@rfc6455/node')) expect(c.cases).toEqual(['*']);
   });
 
   it('names the cell and the field that is wrong', () => {
