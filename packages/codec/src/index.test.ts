@@ -20,6 +20,7 @@ const PUBLIC_VALUES = [
   'MAX_CLOSE_REASON_BYTES',
   'MAX_CONTROL_PAYLOAD',
   'PROTOCOL_ERRORS',
+  'PreparedMessage',
   'STATUS_TEXT',
   'Utf8Validator',
   'HANDSHAKE_ERRORS',
@@ -85,11 +86,13 @@ const PUBLIC_TYPES = [
   'PerMessageDeflateClientOptions',
   'PerMessageDeflateParams',
   'PerMessageDeflateServerOptions',
+  'PrepareMessageOptions',
   'ProtocolErrorKind',
   'Role',
   'SendMessageOptions',
   'ServerHandshakeOptions',
   'ServerHandshakeResult',
+  'SharedDeflate',
   'Utf8State',
 ];
 
