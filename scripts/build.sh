@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 projects=()
-for dir in packages/codec packages/test-support packages/node packages/cli packages/bench conformance; do
+for dir in packages/codec packages/test-support packages/node packages/redis packages/cli packages/bench conformance; do
   [ -f "$dir/tsconfig.json" ] && projects+=("$dir")
 done
 npx tsc -b "${projects[@]}"

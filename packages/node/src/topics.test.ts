@@ -14,10 +14,17 @@ async function connect(url: string, wss: WebSocketServer, options = {}): Promise
   return [client, (await side)[0]];
 }
 
-async function connectMany(n: number, url: string, wss: WebSocketServer, options = {}) {
-  const pairs: [WebSocket, ServerSide][] = [];
+type Pair = [WebSocket, ServerSide];
+/** n connections, typed as three: callers destructure only the first n. */
+async function connectMany(
+  n: number,
+  url: string,
+  wss: WebSocketServer,
+  options = {},
+): Promise<[Pair, Pair, Pair]> {
+  const pairs: Pair[] = [];
   for (let i = 0; i < n; i++) pairs.push(await connect(url, wss, options));
-  return pairs;
+  return pairs as [Pair, Pair, Pair];
 }
 
 const texts = async (ws: WebSocket, n: number) =>
@@ -83,7 +90,7 @@ describe('topics on one server', () => {
 
   test('the frame is built once: every subscriber is handed the same bytes', async () => {
     const pairs = await connectMany(3, url, wss);
-    for (const [, s] of pairs) s.subscribe('room');
+    for (const [, s] of pairs.slice(0, 3)) s.subscribe('room');
     const spy = jest.spyOn(Connection.prototype, 'sendPrepared');
     try {
       const got = pairs.map(([c]) => texts(c, 1));
@@ -119,7 +126,7 @@ describe('topics with permessage-deflate', () => {
   async function publishToThree(serverOptions: ConstructorParameters<typeof WebSocketServer>[0]) {
     const { wss, url } = await listen(serverOptions as object);
     const pairs = await connectMany(3, url, wss, { perMessageDeflate: true });
-    for (const [, s] of pairs) s.subscribe('room');
+    for (const [, s] of pairs.slice(0, 3)) s.subscribe('room');
     const spy = jest.spyOn(Connection.prototype, 'sendPrepared');
     const text = 'the same message for every subscriber '.repeat(100);
     const got = pairs.map(([c]) => texts(c, 1));
