@@ -86,9 +86,19 @@ export class RedisBroker extends EventEmitter implements Broker {
     await this.subscriber.unsubscribe(channel);
   }
 
-  /** Resolves once both connections are ready (for a start-up check; publishing does not need it). */
-  async ready(): Promise<void> {
-    await Promise.all([this.publisher.ping(), this.subscriber.ping()]);
+  /**
+   * Resolves once both connections are connected, false after `timeoutMs` without (a start-up check:
+   * until the publisher is connected, publishes reach only this process's subscribers).
+   */
+  ready(timeoutMs = 5000): Promise<boolean> {
+    const connected = (redis: Redis): Promise<void> =>
+      redis.status === 'ready'
+        ? Promise.resolve()
+        : new Promise((resolve) => redis.once('ready', () => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const both = Promise.all([connected(this.publisher), connected(this.subscriber)]).then(() => true);
+    return Promise.race([both, late]).finally(() => clearTimeout(timer));
   }
 
   /** Closes both connections. */

@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from '@rfc6455/node';
 import { RedisBroker } from './index.js';
-import { RedisServer, haveRedis } from './testing/redis-server.js';
+import { RedisServer, haveRedis } from '@rfc6455/test-support';
 
 let redis: RedisServer;
 beforeAll(async () => {
