@@ -113,24 +113,7 @@ async function exchange(clients: Client[], count: number, tag: string): Promise<
 }
 
 /** Waits until Redis counts `n` subscribers of the room (each process subscribes once). */
-async function roomSubscribers(n: number): Promise<void> {
-  const { RedisBroker } = await import('@rfc6455/redis');
-  const broker = new RedisBroker(redis.url);
-  try {
-    await broker.ready();
-    for (let i = 0; i < 400; i++) {
-      const reply = (await broker.publisher.call('PUBSUB', 'NUMSUB', `${broker.prefix}room`)) as [
-        string,
-        number,
-      ];
-      if (Number(reply[1]) === n) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`Redis never counted ${n} subscribers of the room`);
-  } finally {
-    await broker.close();
-  }
-}
+const roomSubscribers = (n: number) => redis.waitForSubscribers('rfc6455:room', n);
 
 test('3 processes with 2 clients each, publishing from every side; one process dies, the others carry on', async () => {
   const servers = await Promise.all(

@@ -41,18 +41,8 @@ async function stopNode(n: Node): Promise<void> {
 }
 
 /** Waits (at most 10 s) until Redis counts `n` subscriptions to the topic's channel. */
-async function subscribed(via: RedisBroker, topic: string, n: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const reply = (await via.publisher.call('PUBSUB', 'NUMSUB', via.prefix + topic)) as [string, number];
-      if (Number(reply[1]) === n) return;
-    } catch {
-      // Not connected yet.
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Redis never counted ${n} subscribers of ${topic}`);
-}
+const subscribed = (via: RedisBroker, topic: string, n: number) =>
+  redis.waitForSubscribers(via.prefix + topic, n);
 
 async function until(what: string, check: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));

@@ -101,6 +101,34 @@ export class RedisServer {
     clearTimeout(timer);
   }
 
+  /** How many connections Redis counts as subscribed to `channel` (PUBSUB NUMSUB, over a raw socket). */
+  subscribers(channel: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(this.port, '127.0.0.1');
+      let reply = '';
+      socket.setEncoding('utf8');
+      socket.once('error', reject);
+      socket.on('data', (chunk: string) => {
+        reply += chunk;
+        const count = /:(\d+)\r\n$/.exec(reply);
+        if (count === null) return;
+        socket.destroy();
+        resolve(Number(count[1]));
+      });
+      const args = ['PUBSUB', 'NUMSUB', channel];
+      socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+    });
+  }
+
+  /** Waits (at most 10 s) until Redis counts `n` subscribers of `channel`. */
+  async waitForSubscribers(channel: string, n: number): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      if ((await this.subscribers(channel).catch(() => -1)) === n) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`Redis never counted ${n} subscribers of ${channel}`);
+  }
+
   /** Stops it and removes its directory. */
   async dispose(): Promise<void> {
     await this.stop();
