@@ -35,11 +35,11 @@ function serve(args: string[]): Promise<Serving> {
   started.push(child);
   let out = '';
   let err = '';
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start in 15 s: ${out} ${err}`)), 15_000);
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const url = /websocket: (ws:\/\/\S+)/.exec(out);
       if (url === null || (args.includes('--workers') && !/workers: .*\n/.test(out))) return;
@@ -101,7 +101,7 @@ async function exchange(clients: Client[], count: number, tag: string): Promise<
     clients.every((c, j) => c.got.length - before[j]! >= total),
   );
   clients.forEach((c, j) => {
-    const mine = c.got.slice(before[j]!);
+    const mine = c.got.slice(before[j]);
     expect(mine).toHaveLength(total);
     for (let k = 0; k < clients.length; k++) {
       // Order per publisher, whatever process it is on.

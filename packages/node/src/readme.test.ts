@@ -44,8 +44,8 @@ async function serverBlock(): Promise<{ wss: lib.WebSocketServer; port: number }
   return { wss, port: (wss.address() as AddressInfo).port };
 }
 
-test('the README has the six examples', () => {
-  expect(blocks).toHaveLength(6);
+test('the README has the seven examples', () => {
+  expect(blocks).toHaveLength(7);
 });
 
 test('README: server + ws-style client', async () => {
@@ -116,5 +116,26 @@ test('README: migrating from ws (broadcast)', async () => {
   a.send('to everyone');
   const [[[ma]], [[mb]]] = (await both) as [[[Buffer, boolean]], [[Buffer, boolean]]];
   expect([ma.toString(), mb.toString()]).toEqual(['to everyone', 'to everyone']);
+  await closeServer(wss);
+});
+
+test('README: topics (a room where each message goes to everyone but its sender)', async () => {
+  const { scope } = await run(6);
+  const wss = scope['wss'] as lib.WebSocketServer;
+  await once(wss, 'listening');
+  expect(wss.options.topics).toEqual({});
+  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+  const [a, b, c] = [new lib.WebSocket(url), new lib.WebSocket(url), new lib.WebSocket(url)];
+  await Promise.all([opened(a), opened(b), opened(c)]);
+  expect(a.extensions).toContain('server_no_context_takeover');
+  for (let i = 0; i < 100 && wss.subscriberCount('room') < 3; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  let aGot = 0;
+  a.on('message', () => aGot++);
+  const others = Promise.all([messages(b, 1), messages(c, 1)]);
+  a.send('to the others');
+  const [[[mb]], [[mc]]] = (await others) as [[[Buffer, boolean]], [[Buffer, boolean]]];
+  expect([mb.toString(), mc.toString()]).toEqual(['to the others', 'to the others']);
+  expect(aGot).toBe(0);
   await closeServer(wss);
 });

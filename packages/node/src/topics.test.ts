@@ -124,7 +124,7 @@ describe('topics on one server', () => {
 
 describe('topics with permessage-deflate', () => {
   async function publishToThree(serverOptions: ConstructorParameters<typeof WebSocketServer>[0]) {
-    const { wss, url } = await listen(serverOptions as object);
+    const { wss, url } = await listen(serverOptions);
     const pairs = await connectMany(3, url, wss, { perMessageDeflate: true });
     for (const [, s] of pairs.slice(0, 3)) s.subscribe('room');
     const spy = jest.spyOn(Connection.prototype, 'sendPrepared');
@@ -138,7 +138,7 @@ describe('topics with permessage-deflate', () => {
       spy.mockRestore();
     }
     for (const g of got) expect(await g).toEqual([[text, false]]);
-    const extensions = pairs[0]![0].extensions;
+    const extensions = pairs[0][0].extensions;
     await closeServer(wss);
     return { message, extensions };
   }

@@ -140,9 +140,10 @@ export class TopicHub {
     this.slow = options.slowSubscriber ?? 'close';
     this.deflate = deflate;
     this.onBrokerError = onBrokerError;
-    const hub = this;
+    // One listener for every subscribed socket; 'close' calls it with the socket as `this`.
+    const unsubscribeAll = (ws: Subscriber): void => this.unsubscribeAll(ws);
     this.onClose = function (this: Subscriber) {
-      hub.unsubscribeAll(this);
+      unsubscribeAll(this);
     };
   }
 
