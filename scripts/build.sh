@@ -4,11 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 projects=()
-for dir in packages/codec packages/codec/examples packages/test-support packages/node packages/streams packages/cli packages/bench packages/testkit conformance; do
+for dir in packages/codec packages/codec/examples packages/test-support packages/node packages/redis packages/streams packages/cli packages/bench packages/testkit conformance; do
   [ -f "$dir/tsconfig.json" ] && projects+=("$dir")
 done
 npx tsc -b "${projects[@]}"
-for dir in packages/codec packages/codec/examples packages/test-support packages/node packages/streams packages/cli packages/bench packages/testkit conformance; do
+for dir in packages/codec packages/codec/examples packages/test-support packages/node packages/redis packages/streams packages/cli packages/bench packages/testkit conformance; do
   if [ -f "$dir/tsconfig.test.json" ]; then
     npx tsc -p "$dir/tsconfig.test.json"
   fi

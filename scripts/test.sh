@@ -31,6 +31,9 @@ if [ "$part" != slow ]; then
   step "format and lint (Prettier, ESLint with type information)"
   bash scripts/lint.sh
 
+  step "redis-server for the topic backplane tests (installs Debian's redis-server when it may)"
+  bash scripts/install-redis.sh
+
   step "unit, property and integration tests (jest)"
   npx jest --ci "$@"
 fi

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
@@ -10,6 +11,7 @@ import type { Io } from './args.js';
 import { staticFiles } from './static-files.js';
 import { selfSignedCertificate } from './tls.js';
 import { WebSocket, WebSocketServer } from './transport.js';
+import type { Broker } from '@rfc6455/node';
 
 export const serveHelp = `Usage: rfc6455 serve [options]
 
@@ -20,6 +22,7 @@ Options:
   --host H           address to listen on (default 127.0.0.1)
   --mode M           echo:      each message goes back to its sender (default)
                      broadcast: each message goes to every connected client, sender included
+                                (published to the topic 'room', framed once for all)
                      demo:      broadcast, permessage-deflate, and the demo page over HTTP
   --static DIR       serve the files in DIR over HTTP (demo mode: the bundled demo page)
   --path P           accept WebSocket connections on this path only (default /)
@@ -34,6 +37,10 @@ Options:
   --tls-key FILE     the certificate's PEM private key
   --tls-self-signed  as --tls-cert/--tls-key, with a certificate for localhost and 127.0.0.1 made
                      now with openssl (browsers warn about it: for trying things out)
+  --redis URL        broadcast and demo modes: share the room with every server pointed at the same
+                     Redis (redis://127.0.0.1:6379), through Redis pub/sub (@rfc6455/redis)
+  --workers N        run N processes on the one port (node:cluster; needs --redis in broadcast and
+                     demo modes, so that the processes share the room)
   --allow-origin O   let pages from origin O (e.g. https://example.com:8443) connect (repeatable;
                      '*' for any). Demo mode, and any mode given this flag, checks Origin: only
                      http://localhost:PORT, http://127.0.0.1:PORT and these may connect (403 for
@@ -66,6 +73,10 @@ export interface ServeOptions {
   allowOrigins?: string[];
   /** PEM key and certificate: HTTPS with HTTP/2 (and HTTP/1.1), wss:; null or absent: plain HTTP. */
   tls?: { key: Buffer; cert: Buffer } | null;
+  /** Redis URL for the room (broadcast, demo), or null: this process only. */
+  redis?: string | null;
+  /** Processes on the port (node:cluster); 1: this one. */
+  workers?: number;
   /** Where to write one-line notes about connections (default: nowhere). */
   log?: (line: string) => void;
 }
@@ -177,8 +188,33 @@ function makeGuard(options: ServeOptions, port: number): Guard | null {
   };
 }
 
+/** The topic of broadcast and demo modes. */
+export const ROOM = 'room';
+
+async function redisBroker(
+  url: string,
+  log: (line: string) => void,
+): Promise<Broker & { close(): Promise<void> }> {
+  // Loaded only when asked for: the other modes need no Redis client.
+  const { RedisBroker } = await import('@rfc6455/redis');
+  const broker = new RedisBroker(url);
+  let down = false;
+  broker.on('error', (error: Error) => {
+    if (!down) log(`redis: ${error.message} (reconnecting; the room is this process's until then)`);
+    down = true;
+  });
+  broker.on('ready', () => {
+    if (down) log('redis: connected again');
+    down = false;
+  });
+  if (!(await broker.ready()))
+    log(`redis: ${url} not reachable yet; serving this process's clients meanwhile`);
+  return broker;
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? (() => {});
+  const broker = options.redis ? await redisBroker(options.redis, log) : null;
   const handler: (req: IncomingMessage, res: ServerResponse) => void =
     options.staticDir !== null
       ? staticFiles(options.staticDir)
@@ -257,26 +293,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // How long a closing handshake (a slow client's among them) may take before the connection is destroyed.
     closeTimeout: 5000,
     handleProtocols: (offered: Set<string>) => options.protocols.find((p) => offered.has(p)) ?? false,
+    ...(broker === null ? {} : { topics: { broker } }),
   });
+  wss.on('brokerError', (error: Error) => log(`not sent to other processes: ${error.message}`));
 
   wss.on('error', (error: Error) => log(`server error: ${error.message}`));
 
   // Tracked by the WebSocket server (clientTracking is on by default).
   const clients = (): Set<WebSocket> => wss.clients ?? new Set();
-  const broadcast = (data: unknown, isBinary: boolean): void => {
-    for (const client of clients()) {
-      if (client.readyState !== WebSocket.OPEN) continue;
-      // Over --max-buffered, this send fails and the client is closed with 1008 (maxBufferedAmount).
-      client.send(data as Uint8Array, { binary: isBinary });
-    }
-  };
 
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const who = describe(req);
     log(`open  ${who} (${clients().size} connected)`);
+    // The room is a topic: one frame per message for every client (and through Redis, every process).
+    // A client over --max-buffered is closed with 1008 (maxBufferedAmount), the others are not held up.
+    if (options.mode !== 'echo') ws.subscribe(ROOM);
     ws.on('message', (data: unknown, isBinary: boolean) => {
       if (options.mode === 'echo') ws.send(data as Uint8Array, { binary: isBinary });
-      else broadcast(data, isBinary);
+      else wss.publish(ROOM, data as Uint8Array, { binary: isBinary });
     });
     ws.on('close', (code: number, reason: Uint8Array) => {
       log(`close ${who} ${code} ${Buffer.from(reason).toString()}`.trimEnd());
@@ -297,7 +331,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     httpUrl: `http${secure}://${host}:${port}/`,
     wsUrl: `ws${secure}://${host}:${port}${wsPath}`,
     close(graceMs = 5000) {
-      closing ??= shutDown(http, sessions, wss, graceMs);
+      closing ??= shutDown(http, sessions, wss, graceMs).then(() => broker?.close());
       return closing;
     },
   };
@@ -381,6 +415,8 @@ export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-self-signed': { type: 'boolean' },
+        redis: { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -416,8 +452,22 @@ export function parseServeArgs(argv: string[], demoDir: string): ServeOptions | 
   } else if (values['tls-self-signed'] === true) {
     tls = selfSignedCertificate();
   }
+  const redis = values.redis ?? null;
+  if (redis !== null) {
+    if (mode === 'echo')
+      throw new UsageError('--redis is for the broadcast and demo modes (echo shares nothing)');
+    if (!/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis must be a redis:// URL, got '${redis}'`);
+  }
+  const workers = integer('workers', values.workers, 1, 256) ?? 1;
+  if (workers > 1 && mode !== 'echo' && redis === null) {
+    throw new UsageError(
+      '--workers with the broadcast and demo modes needs --redis, so that the processes share the room',
+    );
+  }
   return {
     tls,
+    redis,
+    workers,
     port: integer('port', values.port, 0, 65535) ?? defaults.port,
     host: values.host ?? defaults.host,
     mode,
@@ -446,6 +496,7 @@ export async function serveCommand(
     io.stdout.write(`${serveHelp}\n`);
     return ExitCode.ok;
   }
+  if ((options.workers ?? 1) > 1 && cluster.isPrimary) return runWorkers(options, argv, io, stop);
   let server: RunningServer;
   try {
     server = await startServer({ ...options, log: (line) => io.stderr.write(`${line}\n`) });
@@ -457,13 +508,17 @@ export async function serveCommand(
     options.tls ? 'HTTPS: HTTP/2 and HTTP/1.1' : '',
     options.deflate ? 'permessage-deflate' : '',
     options.protocols.join(', '),
+    options.redis ? `room shared through ${options.redis}` : '',
   ].filter(Boolean);
-  io.stdout.write(
-    `rfc6455 serve: ${options.mode} mode${extras.length > 0 ? ` (${extras.join('; ')})` : ''}\n` +
-      (options.staticDir !== null ? `  page:      ${server.httpUrl}\n` : '') +
-      `  websocket: ${server.wsUrl}\n` +
-      `Press Ctrl-C to stop.\n`,
-  );
+  // A cluster worker tells the primary, which prints the addresses once.
+  if (cluster.isWorker) process.send?.({ listening: server.port });
+  else
+    io.stdout.write(
+      `rfc6455 serve: ${options.mode} mode${extras.length > 0 ? ` (${extras.join('; ')})` : ''}\n` +
+        (options.staticDir !== null ? `  page:      ${server.httpUrl}\n` : '') +
+        `  websocket: ${server.wsUrl}\n` +
+        `Press Ctrl-C to stop.\n`,
+    );
   await new Promise<void>((resolve) => {
     if (stop.aborted) resolve();
     else stop.addEventListener('abort', () => resolve(), { once: true });
@@ -471,4 +526,46 @@ export async function serveCommand(
   io.stderr.write(`shutting down: closing ${server.wss.clients?.size ?? 0} connection(s) with 1001\n`);
   await server.close();
   return ExitCode.ok;
+}
+
+/**
+ * --workers N: the primary forks N workers running the same command on the same port (node:cluster
+ * shares the listening socket; a port of 0 becomes one free port for all). It prints the addresses
+ * once the first worker listens, and on stop sends SIGTERM to each worker (by its PID), which closes
+ * its connections with 1001. A worker that dies is reported, not replaced.
+ */
+async function runWorkers(options: ServeOptions, argv: string[], io: Io, stop: AbortSignal): Promise<number> {
+  cluster.setupPrimary({ args: ['serve', ...argv] });
+  const workers = Array.from({ length: options.workers ?? 1 }, () => cluster.fork());
+  let printed = false;
+  const exited = workers.map(
+    (worker) =>
+      new Promise<number>((resolve) => {
+        worker.on('message', (message: { listening?: number }) => {
+          if (printed || typeof message.listening !== 'number') return;
+          printed = true;
+          const host = displayHost(options.host);
+          io.stdout.write(
+            `rfc6455 serve: ${options.mode} mode, ${workers.length} processes on one port` +
+              (options.redis ? ` (room shared through ${options.redis})` : '') +
+              '\n' +
+              (options.staticDir !== null ? `  page:      http://${host}:${message.listening}/\n` : '') +
+              `  websocket: ws://${host}:${message.listening}${options.path === '/' ? '' : options.path}\n` +
+              `  workers:   ${workers.map((w) => w.process.pid).join(' ')}\n` +
+              `Press Ctrl-C to stop.\n`,
+          );
+        });
+        worker.on('exit', (code, signal) => {
+          if (!stop.aborted) io.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code})\n`);
+          resolve(code ?? 1);
+        });
+      }),
+  );
+  const onStop = (): void => {
+    for (const worker of workers) if (worker.process.exitCode === null) worker.process.kill('SIGTERM');
+  };
+  if (stop.aborted) onStop();
+  else stop.addEventListener('abort', onStop, { once: true });
+  const codes = await Promise.all(exited);
+  return stop.aborted && codes.every((code) => code === 0) ? ExitCode.ok : ExitCode.failure;
 }

@@ -19,6 +19,7 @@ import {
 import { resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 import type { PerMessageDeflate } from './permessage-deflate.js';
+import type { PreparedMessage } from './prepared.js';
 import { encodeUtf8 } from './text.js';
 import { Utf8Validator } from './utf8.js';
 
@@ -371,6 +372,39 @@ export class Connection {
   }
 
   /**
+   * A message framed once for many connections (topics): a server gets the prepared bytes themselves,
+   * or the shared compressed frame when it negotiated server_no_context_takeover; with context
+   * takeover it compresses with its own compressor, and a client masks its own copy. The frame joins
+   * the one ordered output like any send; its arrays may be shared with other connections: write them,
+   * never modify them.
+   */
+  sendPrepared(message: PreparedMessage): void {
+    const opcode = message.opcode;
+    const data = message.data;
+    const options = message.compress ? undefined : { compress: false };
+    if (!this.isServer) {
+      this.sendMessage(opcode, data, 'sendPrepared', options);
+      return;
+    }
+    const deflate = this.deflate;
+    if (deflate === null || !message.compress || data.length < (deflate.threshold ?? 0)) {
+      this.checkSendMessage('sendPrepared');
+      this.queueShared(message.frames());
+      return;
+    }
+    if (deflate.params.serverNoContextTakeover) {
+      const shared = message.sharedDeflatedFrames(deflate.params.serverMaxWindowBits);
+      if (shared !== null) {
+        this.checkSendMessage('sendPrepared');
+        this.queueShared(shared);
+        return;
+      }
+    }
+    message.compressions++;
+    this.sendMessage(opcode, data, 'sendPrepared', options);
+  }
+
+  /**
    * Queues one frame of a message sent in pieces; `fin` ends the message. Fragments are never compressed,
    * even with permessage-deflate (whole-message compression needs the whole message; RFC 7692
    * lets any message go uncompressed). Text fragments may split UTF-8 sequences.
@@ -616,12 +650,7 @@ export class Connection {
     method: string,
     options: SendMessageOptions | undefined,
   ): void {
-    this.checkCanSend(method);
-    if (this._sendingFragmentKind !== null) {
-      throw new Error(
-        `${method}: a fragmented message is being sent; finish it with sendFragment(kind, data, true) first.`,
-      );
-    }
+    this.checkSendMessage(method);
     const deflate = this.deflate;
     if (deflate !== null && options?.compress !== false && data.length >= (deflate.threshold ?? 0)) {
       // RFC 7692 6: RSV1 on the (only) frame marks the compressed message.
@@ -629,6 +658,16 @@ export class Connection {
       return;
     }
     this.frame(opcode, data, true, false);
+  }
+
+  /** A whole message may start: our close frame is not out, and no fragmented message is under way. */
+  private checkSendMessage(method: string): void {
+    this.checkCanSend(method);
+    if (this._sendingFragmentKind !== null) {
+      throw new Error(
+        `${method}: a fragmented message is being sent; finish it with sendFragment(kind, data, true) first.`,
+      );
+    }
   }
 
   private controlPayload(data: Uint8Array | string | undefined, method: string): Uint8Array {
@@ -659,6 +698,14 @@ export class Connection {
     let size = 0;
     for (let i = before; i < output.length; i++) size += output[i]!.length;
     this.outputSize += size;
+  }
+
+  /** Frames built elsewhere (a PreparedMessage's), queued as they are: shared, never modified. */
+  private queueShared(frames: readonly Uint8Array[]): void {
+    for (const f of frames) {
+      this.output.push(f);
+      this.outputSize += f.length;
+    }
   }
 
   private maskKeyForRole(): number | null {

@@ -21,6 +21,7 @@ const PUBLIC_VALUES = [
   'MAX_CONTROL_PAYLOAD',
   'MAX_PENDING_PONGS',
   'PROTOCOL_ERRORS',
+  'PreparedMessage',
   'STATUS_TEXT',
   'Utf8Validator',
   'HANDSHAKE_ERRORS',
@@ -95,11 +96,13 @@ const PUBLIC_TYPES = [
   'PerMessageDeflateClientOptions',
   'PerMessageDeflateParams',
   'PerMessageDeflateServerOptions',
+  'PrepareMessageOptions',
   'ProtocolErrorKind',
   'Role',
   'SendMessageOptions',
   'ServerHandshakeOptions',
   'ServerHandshakeResult',
+  'SharedDeflate',
   'Utf8State',
 ];
 

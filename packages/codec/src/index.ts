@@ -16,6 +16,8 @@ export type {
 export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
 export type { Limits } from './limits.js';
 export { MAX_CONTROL_PAYLOAD } from './frames.js';
+export { PreparedMessage } from './prepared.js';
+export type { PrepareMessageOptions, SharedDeflate } from './prepared.js';
 
 // Close codes and the violation table (RFC 6455 7.4).
 export {

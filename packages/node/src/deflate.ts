@@ -534,3 +534,20 @@ export function createPerMessageDeflate(
   );
   return { params, compressor, decompressor, threshold: options.threshold ?? 1024 };
 }
+
+/**
+ * The codec's SharedDeflate on node:zlib: one message with a fresh context (server_no_context_takeover),
+ * compressed once for every subscriber of a topic that negotiated it.
+ */
+export function sharedDeflate(
+  tuning: DeflateTuning = {},
+): (data: Uint8Array, windowBits: number) => Uint8Array {
+  const options: zlib.ZlibOptions = {
+    level: tuning.level ?? DEFAULT_LEVEL,
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
+  };
+  if (tuning.memLevel !== undefined) options.memLevel = tuning.memLevel;
+  if (tuning.strategy !== undefined) options.strategy = tuning.strategy;
+  return (data, windowBits) =>
+    stripTail(zlib.deflateRawSync(data, { ...options, windowBits: deflateWindowBits(windowBits) }));
+}

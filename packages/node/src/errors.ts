@@ -38,7 +38,8 @@ export type TransportErrorCode =
   | 'WS_ERR_HTTP2_UNSUPPORTED'
   | 'WS_ERR_UNEXPECTED_RESPONSE'
   | 'WS_ERR_REDIRECT'
-  | 'WS_ERR_MAX_REDIRECTS';
+  | 'WS_ERR_MAX_REDIRECTS'
+  | 'WS_ERR_BROKER';
 
 /**
  * Every `code` a WebSocketError can carry; socket and zlib errors pass their own codes through

@@ -14,6 +14,8 @@ export type {
 } from './server.js';
 export { parseWebSocketUrl } from './client.js';
 export { createWebSocketStream } from './stream.js';
+export { DEFAULT_PUBLISH_MAX_BUFFERED, MemoryBroker } from './topics.js';
+export type { Broker, PublishOptions, SlowSubscriberPolicy, TopicOptions } from './topics.js';
 export type { ClientOptions } from './websocket.js';
 export type { KeepaliveOptions, PerMessageDeflateOptions, SocketOptions } from './options.js';
 export { WsCloseEvent, WsErrorEvent, WsEvent, WsMessageEvent } from './events.js';

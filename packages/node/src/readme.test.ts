@@ -52,8 +52,8 @@ async function serverBlock(): Promise<{ wss: lib.WebSocketServer; port: number }
   return { wss, port: (wss.address() as AddressInfo).port };
 }
 
-test('the README has the eight examples', () => {
-  expect(blocks).toHaveLength(8);
+test('the README has the nine examples', () => {
+  expect(blocks).toHaveLength(9);
 });
 
 test('README: server + ws-style client', async () => {
@@ -150,5 +150,26 @@ test('README: migrating from ws (broadcast)', async () => {
   a.send('to everyone');
   const [[[ma]], [[mb]]] = (await both) as [[[Buffer, boolean]], [[Buffer, boolean]]];
   expect([ma.toString(), mb.toString()]).toEqual(['to everyone', 'to everyone']);
+  await closeServer(wss);
+});
+
+test('README: topics (a room where each message goes to everyone but its sender)', async () => {
+  const { scope } = await run(6);
+  const wss = scope['wss'] as lib.WebSocketServer;
+  await once(wss, 'listening');
+  expect(wss.options.topics).toEqual({});
+  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+  const [a, b, c] = [new lib.WebSocket(url), new lib.WebSocket(url), new lib.WebSocket(url)];
+  await Promise.all([opened(a), opened(b), opened(c)]);
+  expect(a.extensions).toContain('server_no_context_takeover');
+  for (let i = 0; i < 100 && wss.subscriberCount('room') < 3; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  let aGot = 0;
+  a.on('message', () => aGot++);
+  const others = Promise.all([messages(b, 1), messages(c, 1)]);
+  a.send('to the others');
+  const [[[mb]], [[mc]]] = (await others) as [[[Buffer, boolean]], [[Buffer, boolean]]];
+  expect([mb.toString(), mc.toString()]).toEqual(['to the others', 'to the others']);
+  expect(aGot).toBe(0);
   await closeServer(wss);
 });

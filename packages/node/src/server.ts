@@ -30,7 +30,9 @@ import type {
   HttpHead,
   PerMessageDeflateServerOptions,
 } from '@rfc6455/codec';
-import { createPerMessageDeflate } from './deflate.js';
+import { createPerMessageDeflate, sharedDeflate } from './deflate.js';
+import { TopicHub } from './topics.js';
+import type { PublishOptions, TopicOptions } from './topics.js';
 import { kParsedHead, readRequestHead } from './request-head.js';
 import type { HeadHandler, RequestWithHead } from './request-head.js';
 import {
@@ -111,6 +113,13 @@ export interface ServerOptions extends SocketOptions {
   origins?: readonly string[];
   /** The class to construct for each connection: WebSocket or a subclass of it (as in ws). */
   WebSocket?: typeof WebSocket;
+  /**
+   * This server publishes (topics.ts): a broker to reach other processes, the slow-subscriber policy.
+   * Setting it (even `{}`) also makes permessage-deflate agree to server_no_context_takeover by
+   * default, so that a published message is compressed once for all (perMessageDeflate's
+   * `serverNoContextTakeover: false` keeps context takeover). `wss.publish()` works without it.
+   */
+  topics?: TopicOptions;
 }
 
 /** The error of 'wsClientError': what was wrong, and the response the server would have written. */
@@ -279,6 +288,7 @@ export class WebSocketServer extends EventEmitter {
     false | { accept: PerMessageDeflateServerOptions; runtime: PerMessageDeflateOptions };
   private readonly _detachServerEvents: () => void;
   private _state: State = 'running';
+  private readonly _topics: TopicHub;
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
@@ -336,12 +346,18 @@ export class WebSocketServer extends EventEmitter {
       const accept: PerMessageDeflateServerOptions = { supportsWindowBits8: true };
       if (runtime.serverNoContextTakeover !== undefined)
         accept.serverNoContextTakeover = runtime.serverNoContextTakeover;
+      else if (options.topics !== undefined) accept.serverNoContextTakeover = true;
       if (runtime.clientNoContextTakeover !== undefined)
         accept.clientNoContextTakeover = runtime.clientNoContextTakeover;
       if (runtime.serverMaxWindowBits !== undefined) accept.serverMaxWindowBits = runtime.serverMaxWindowBits;
       if (runtime.clientMaxWindowBits !== undefined) accept.clientMaxWindowBits = runtime.clientMaxWindowBits;
       this._pmd = { accept, runtime };
     }
+    this._topics = new TopicHub(
+      options.topics ?? {},
+      this._pmd === false ? undefined : sharedDeflate(this._pmd.runtime),
+      (err, topic) => this._brokerError(err, topic),
+    );
 
     if (options.port !== undefined) {
       // Our own port: a plain net.Server and one request head per connection (request-head.ts).
@@ -683,8 +699,35 @@ export class WebSocketServer extends EventEmitter {
     return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   }
 
+  /**
+   * Sends `data` to every socket of this server subscribed to `topic` (ws.subscribe), framed and
+   * compressed once, and to the other servers through the broker. Returns how many of this server's
+   * sockets it reached. A broker failure goes to 'brokerError' listeners (local delivery is not affected).
+   */
+  publish(topic: string, data: string | ArrayBufferView | ArrayBuffer, options?: PublishOptions): number {
+    return this._topics.publish(topic, data, options);
+  }
+
+  /** How many of this server's sockets are subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this._topics.subscriberCount(topic);
+  }
+
+  private _brokerError(err: Error, topic: string): void {
+    const error = Object.assign(
+      new WebSocketError(`broker: ${err.message} (topic ${JSON.stringify(topic)})`, 'WS_ERR_BROKER'),
+      {
+        cause: err,
+        topic,
+      },
+    );
+    if (this.listenerCount('brokerError') > 0) this.emit('brokerError', error);
+    else process.emitWarning(error);
+  }
+
   /** Keeps `ws` in `clients` while it is open, with one 'close' listener shared by every client. */
   private _track(ws: WebSocket): void {
+    ws._topicHub = this._topics;
     this._all.add(ws);
     this.clients?.add(ws);
     ws.on('close', this._untrack);
@@ -751,6 +794,8 @@ export interface WebSocketServer {
   on(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
   on(event: 'listening' | 'close', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
+  /** A broker publish or subscription failed (topics): the message did not reach other processes. */
+  on(event: 'brokerError', listener: (err: WebSocketError & { topic: string; cause: Error }) => void): this;
   on(
     event: 'wsClientError',
     listener: (err: HandshakeError, socket: Duplex, req: http.IncomingMessage) => void,
@@ -762,6 +807,7 @@ export interface WebSocketServer {
   once(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
   once(event: 'listening' | 'close', listener: () => void): this;
   once(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'brokerError', listener: (err: WebSocketError & { topic: string; cause: Error }) => void): this;
   once(
     event: 'wsClientError',
     listener: (err: HandshakeError, socket: Duplex, req: http.IncomingMessage) => void,

@@ -29,6 +29,9 @@ import type { ClientHandshakeOptions } from './client.js';
 import { Http2Handshake } from './http2-client.js';
 import type { OpenSetup } from './open-setup.js';
 import { Outbox } from './outbox.js';
+import { DEFAULT_PUBLISH_MAX_BUFFERED } from './topics.js';
+import type { PreparedMessage } from '@rfc6455/codec';
+import type { SlowSubscriberPolicy, TopicHub } from './topics.js';
 import { WebSocketError, closedError, frameError } from './errors.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -195,6 +198,8 @@ export class WebSocket extends EventEmitter {
   private _waitingBytes = 0;
   /** Bytes passed to send() after the closing handshake began (WHATWG: bufferedAmount still grows). */
   private _lateBytes = 0;
+  /** Set by the WebSocketServer that accepted this socket: its topics (topics.ts). */
+  _topicHub: TopicHub | null = null;
   /** Client only, while CONNECTING: the opening handshake. */
   private _handshake: ClientHandshake<WebSocket> | Http2Handshake<WebSocket> | null = null;
 
@@ -701,6 +706,59 @@ export class WebSocket extends EventEmitter {
       }
     }
     return this._writeOutput(cb);
+  }
+
+  // ---- topics (topics.ts) ------------------------------------------------------------------------
+
+  private _hub(method: string): TopicHub {
+    if (this._topicHub === null) {
+      throw new Error(
+        `${method} is for the sockets of a WebSocketServer (topics live on the server); a client cannot subscribe`,
+      );
+    }
+    return this._topicHub;
+  }
+  /** Receives what `wss.publish(topic, ...)` sends; false when already subscribed or not open. Undone on close. */
+  subscribe(topic: string): boolean {
+    return this._hub('subscribe()').subscribe(this, topic);
+  }
+  /** False when it was not subscribed. */
+  unsubscribe(topic: string): boolean {
+    return this._hub('unsubscribe()').unsubscribe(this, topic);
+  }
+  isSubscribed(topic: string): boolean {
+    return this._topicHub !== null && this._topicHub.isSubscribed(this, topic);
+  }
+  /** The topics this socket is subscribed to. */
+  get topics(): string[] {
+    return this._topicHub === null ? [] : this._topicHub.topicsOf(this);
+  }
+
+  /**
+   * A published message, framed once for every subscriber. A subscriber with more than its limit
+   * waiting (maxBufferedAmount, or DEFAULT_PUBLISH_MAX_BUFFERED where that is off) is closed with
+   * 1008 or skipped, per `slow`: it never holds up the others. A fragmented message being sent cannot
+   * be interleaved with another message (RFC 6455 5.4): the publish skips this socket until it ends.
+   */
+  _sendPrepared(message: PreparedMessage, slow: SlowSubscriberPolicy): boolean {
+    if (!this._canSend() || this._conn!.sendingFragmentKind !== null) return false;
+    if (this._waiting !== null) {
+      // Behind a Blob being read: keeps send order.
+      this._afterBlobs(() => {
+        if (!this._canSend()) return;
+        this._conn!.sendPrepared(message);
+        this._writeOutput(undefined);
+      });
+      return true;
+    }
+    const limit = this._maxBuffered > 0 ? this._maxBuffered : DEFAULT_PUBLISH_MAX_BUFFERED;
+    if (this.bufferedAmount > limit) {
+      if (slow === 'close') this._closeSlowPeer();
+      return false;
+    }
+    this._conn!.sendPrepared(message);
+    this._writeOutput(undefined);
+    return true;
   }
 
   /**

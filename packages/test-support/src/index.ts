@@ -13,3 +13,4 @@ export type { FrameSpec, ParsedFrame, ReadFrame } from './frames.js';
 export { KEY, upgradeRequest } from './upgrade.js';
 export { propertySettings } from './property.js';
 export type { PropertySettings } from './property.js';
+export { REDIS_SERVER, RedisServer, freePort, haveRedis } from './redis-server.js';

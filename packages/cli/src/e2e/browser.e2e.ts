@@ -15,6 +15,7 @@ import { runCodecScenario } from './codec-scenario.js';
 import type { Http2SecureServer, IncomingHttpHeaders, Http2Session, ServerHttp2Stream } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import { selfSignedCertificate } from '../tls.js';
+import { RedisServer, haveRedis } from '@rfc6455/test-support';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const repoRoot = join(__dirname, '..', '..', '..', '..');
@@ -606,5 +607,61 @@ describe("WebSockets over the page's own HTTP/2 connection (RFC 8441), serve wit
         await bob.close();
       },
     );
+  });
+});
+
+describe('the demo room across two processes (--redis)', () => {
+  it("two tabs on two different server processes see each other's messages", async () => {
+    const main = join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run scripts/build.sh first`);
+    if (!haveRedis()) throw new Error('redis-server is missing: run scripts/install-redis.sh');
+    const redis = await RedisServer.start();
+    const children = [0, 1].map(() =>
+      spawn(process.execPath, [main, 'serve', '--mode', 'demo', '--port', '0', '--redis', redis.url], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
+    try {
+      const pages = await Promise.all(
+        children.map(async (child) => {
+          let output = '';
+          child.stdout.setEncoding('utf8');
+          child.stdout.on('data', (chunk: string) => (output += chunk));
+          await until(() => /page: +http:\/\/localhost:\d+\//.test(output) || child.exitCode !== null);
+          const url = /page: +(http:\/\/localhost:\d+\/)/.exec(output)?.[1];
+          if (url === undefined) throw new Error(`serve did not start: ${output}`);
+          return url;
+        }),
+      );
+      expect(pages[0]).not.toBe(pages[1]);
+      const [alice, bob] = await Promise.all(
+        pages.map((url) => browser.newPage().then(async (p) => (await p.goto(url), p))),
+      );
+      await alice!.locator('#state[data-state="OPEN"]').waitFor();
+      await bob!.locator('#state[data-state="OPEN"]').waitFor();
+      // Each process subscribes to the room (once) when its tab connects.
+      await redis.waitForSubscribers('rfc6455:room', 2);
+      await alice!.locator('#message').fill('hello from the first process');
+      await alice!.locator('#send').click();
+      await bob!
+        .locator('#log [data-kind="received"]', { hasText: 'hello from the first process' })
+        .waitFor();
+      await bob!.locator('#message').fill('and hello back from the second');
+      await bob!.locator('#send').click();
+      await alice!
+        .locator('#log [data-kind="received"]', { hasText: 'and hello back from the second' })
+        .waitFor();
+      await alice!.close();
+      await bob!.close();
+    } finally {
+      for (const child of children) {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = once(child, 'exit');
+          child.kill('SIGTERM');
+          await exited;
+        }
+      }
+      await redis.dispose();
+    }
   });
 });
