@@ -154,7 +154,7 @@ test('README: migrating from ws (broadcast)', async () => {
 });
 
 test('README: topics (a room where each message goes to everyone but its sender)', async () => {
-  const { scope } = await run(6);
+  const { scope } = await run(8);
   const wss = scope['wss'] as lib.WebSocketServer;
   await once(wss, 'listening');
   expect(wss.options.topics).toEqual({});
