@@ -27,12 +27,13 @@ bash scripts/build.sh
 step "runtimes (pinned Bun, Deno and workerd, scripts/runtimes.sh)"
 bash scripts/runtimes.sh
 
+# Jest's backplane tests and the two-process browser test start their own redis-server.
+step "redis-server (installs Debian's redis-server when it may)"
+bash scripts/install-redis.sh
+
 if [ "$part" != slow ]; then
   step "format and lint (Prettier, ESLint with type information)"
   bash scripts/lint.sh
-
-  step "redis-server for the topic backplane tests (installs Debian's redis-server when it may)"
-  bash scripts/install-redis.sh
 
   step "unit, property and integration tests (jest)"
   npx jest --ci "$@"
