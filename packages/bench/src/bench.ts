@@ -1,7 +1,7 @@
 // `npm run bench`: @rfc6455/node against ws and a raw TCP echo, measured in one run.
 //
 //   node packages/bench/dist/bench.js [--quick] [--only a,b] [--rounds N] [--duration SEC] [--verify]
-//                                     [--no-pin] [--no-codec] [--out DIR]
+//                                     [--no-pin] [--no-codec] [--no-h2] [--no-broadcast] [--out DIR]
 //   node packages/bench/dist/bench.js --profile SCENARIO[,SCENARIO] [--server rfc6455|ws|raw]
 //
 // Servers run interleaved round by round (A B C A B C …) after a warm-up; every cell is the
@@ -166,6 +166,8 @@ interface Options {
   verify: boolean;
   pin: boolean;
   codec: boolean;
+  h2: boolean;
+  broadcast: boolean;
   out: string | null;
   profile: string[] | null;
   server: string | null;
@@ -180,6 +182,8 @@ function parseArgs(argv: string[]): Options {
     verify: false,
     pin: true,
     codec: true,
+    h2: true,
+    broadcast: true,
     out: null,
     profile: null,
     server: null,
@@ -198,6 +202,8 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--verify') options.verify = true;
     else if (arg === '--no-pin') options.pin = false;
     else if (arg === '--no-codec') options.codec = false;
+    else if (arg === '--no-h2') options.h2 = false;
+    else if (arg === '--no-broadcast') options.broadcast = false;
     else if (arg === '--out') options.out = value();
     else if (arg === '--profile') options.profile = value().split(',');
     else if (arg === '--server') options.server = value();
@@ -861,6 +867,22 @@ async function benchmark(options: Options): Promise<void> {
   log(
     `bench: wrote ${path.relative(process.cwd(), path.join(outDir, 'bench.md'))} and bench.json in ${report.totalSeconds.toFixed(0)} s`,
   );
+  // The parts with reports of their own, in child processes: HTTP/2 beside HTTP/1.1 (bench-h2.md) and
+  // broadcast (bench-broadcast.md). A whole run only (not with --only).
+  const parts: [boolean, string, string[]][] = [
+    [options.h2, 'h2-bench.js', options.quick ? ['--rounds', '1', '--duration', '1'] : []],
+    [options.broadcast, 'broadcast-bench.js', options.quick ? ['--quick'] : []],
+  ];
+  for (const [wanted, file, args] of parts) {
+    if (!wanted || options.only !== null) continue;
+    log(`bench: ${file}`);
+    try {
+      execFileSync(process.execPath, [path.join(here, file), ...args, '--out', outDir], { stdio: 'inherit' });
+    } catch (error) {
+      log(`bench: ${file} failed: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
 }
 
 async function profileMode(options: Options, profile: string[]): Promise<void> {

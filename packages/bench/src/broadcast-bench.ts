@@ -84,7 +84,7 @@ async function serve(lib: Lib, deflate: boolean, redisUrl: string | null): Promi
       for (const client of wss.clients) if (client.readyState === OPEN) client.send(data);
     };
     count = () => wss.clients.size;
-    port = (wss.address() as AddressInfo).port;
+    port = (wss.address()).port;
   }
   let cpu = process.cpuUsage();
   let peak = 0;
@@ -294,7 +294,10 @@ function subscribers(): void {
 
 class Child {
   private nextId = 1;
-  private readonly calls = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  private readonly calls = new Map<
+    number,
+    { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }
+  >();
   readonly process: ChildProcess;
 
   constructor(args: string[]) {
@@ -373,7 +376,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 interface Setup {
@@ -395,7 +401,13 @@ interface Row {
 async function measure(
   setup: Setup,
   count: number,
-  options: { bursts: number; burst: number; latencyMessages: number; redisUrl: string | null; redisPid: number | null },
+  options: {
+    bursts: number;
+    burst: number;
+    latencyMessages: number;
+    redisUrl: string | null;
+    redisPid: number | null;
+  },
 ): Promise<Row> {
   const serverArgs = ['--serve', setup.lib, setup.deflate ? '1' : '0', options.redisUrl ?? '-'];
   const servers = Array.from({ length: setup.processes }, () => new Child(serverArgs));
@@ -425,7 +437,9 @@ async function measure(
       const usage = await Promise.all(servers.map((s) => s.request('usage')));
       const deliveries = options.burst * count;
       if (waited.done !== true)
-        throw new Error(`${setup.label}: ${String(waited.received)} of ${deliveries} delivered in ${timeoutMs} ms`);
+        throw new Error(
+          `${setup.label}: ${String(waited.received)} of ${deliveries} delivered in ${timeoutMs} ms`,
+        );
       const cpuMs =
         usage.reduce((sum, u) => sum + (u.cpuMs as number), 0) +
         (options.redisPid === null ? 0 : procCpuMs(options.redisPid) - redisBefore);
@@ -537,8 +551,8 @@ async function main(): Promise<void> {
     `${options.bursts} bursts after one warm-up, on the same subscribers. Each server and the subscribers run in processes of`,
     'their own (the subscribers: raw TCP sockets that count whole messages without inflating them; deflate offered as',
     'browsers do, `permessage-deflate; client_max_window_bits`). Deliveries per second: messages × subscribers over',
-    'the time from the first publish() to the last message ending on the last socket. CPU: the server processes\'',
-    '(and, through Redis, redis-server\'s) user + system time over the burst, per delivered message. RSS: what the',
+    "the time from the first publish() to the last message ending on the last socket. CPU: the server processes'",
+    "(and, through Redis, redis-server's) user + system time over the burst, per delivered message. RSS: what the",
     'server processes grew by when the subscribers connected, per subscriber; peak: their RSS during the bursts.',
     '',
     '| subscribers | server | deliveries/s | CPU µs / delivery | RSS / subscriber | peak RSS |',
