@@ -84,7 +84,7 @@ async function serve(lib: Lib, deflate: boolean, redisUrl: string | null): Promi
       for (const client of wss.clients) if (client.readyState === OPEN) client.send(data);
     };
     count = () => wss.clients.size;
-    port = (wss.address()).port;
+    port = wss.address().port;
   }
   let cpu = process.cpuUsage();
   let peak = 0;
