@@ -5,7 +5,8 @@
 //   node packages/bench/dist/bench.js --profile SCENARIO[,SCENARIO] [--server rfc6455|ws|raw]
 //
 // Servers run interleaved round by round (A B C A B C …) after a warm-up; every cell is the
-// median of the rounds with its min–max spread, and ratios are taken within each round.
+// median of the rounds with its min–max spread, and ratios are taken within each round. A whole
+// run (no --only) then runs h2-bench.js and broadcast-bench.js, each writing its own report.
 import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
