@@ -1,11 +1,12 @@
 // `npm run bench`: @rfc6455/node against ws and a raw TCP echo, measured in one run.
 //
 //   node packages/bench/dist/bench.js [--quick] [--only a,b] [--rounds N] [--duration SEC] [--verify]
-//                                     [--no-pin] [--no-codec] [--out DIR]
+//                                     [--no-pin] [--no-codec] [--no-h2] [--no-broadcast] [--out DIR]
 //   node packages/bench/dist/bench.js --profile SCENARIO[,SCENARIO] [--server rfc6455|ws|raw]
 //
 // Servers run interleaved round by round (A B C A B C …) after a warm-up; every cell is the
-// median of the rounds with its min–max spread, and ratios are taken within each round.
+// median of the rounds with its min–max spread, and ratios are taken within each round. A whole
+// run (no --only) then runs h2-bench.js and broadcast-bench.js, each writing its own report.
 import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,45 +26,15 @@ import type { Expect, LatencyResult, MemoryResult, OpcodeName, RateResult } from
 import { ServerProcess, setUpPinning, rfc6455Available } from './servers.js';
 import type { Pinning, ServerKind, UsageReply } from './servers.js';
 import { heaviestFunctions, formatHeaviest } from './profile.js';
+import { jsonLikeText } from './text.js';
+
+export { jsonLikeText };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
-
-/** Deterministic JSON-like text of exactly `size` bytes: records with varied values, so it compresses like real data. */
-export function jsonLikeText(size: number): string {
-  let seed = 0x2545f491;
-  const random = (): number => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 2 ** 32;
-  };
-  const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
-  const records: string[] = [];
-  let length = 2;
-  for (let id = 1; length < size; id++) {
-    const record = JSON.stringify({
-      id,
-      user: `user-${Math.floor(random() * 100000)}`,
-      email: `${words[id % words.length]}.${Math.floor(random() * 1000)}@example.com`,
-      active: random() < 0.5,
-      score: Math.round(random() * 100000) / 100,
-      tags: [words[Math.floor(random() * words.length)], words[Math.floor(random() * words.length)]],
-      updated: new Date(1700000000000 + Math.floor(random() * 1e10)).toISOString(),
-    });
-    records.push(record);
-    length += record.length + 1;
-  }
-  let text = `[${records.join(',')}]`;
-  if (text.length > size) {
-    // Cut inside the last record's padding field so the text keeps its shape and exact size.
-    text = text.slice(0, size - 2) + '"]';
-  }
-  return text;
-}
 
 type ServerName = 'rfc6455' | 'ws' | 'raw';
 const SERVERS: Record<ServerName, { label: string; kind: ServerKind }> = {
@@ -196,6 +167,8 @@ interface Options {
   verify: boolean;
   pin: boolean;
   codec: boolean;
+  h2: boolean;
+  broadcast: boolean;
   out: string | null;
   profile: string[] | null;
   server: string | null;
@@ -210,6 +183,8 @@ function parseArgs(argv: string[]): Options {
     verify: false,
     pin: true,
     codec: true,
+    h2: true,
+    broadcast: true,
     out: null,
     profile: null,
     server: null,
@@ -228,6 +203,8 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--verify') options.verify = true;
     else if (arg === '--no-pin') options.pin = false;
     else if (arg === '--no-codec') options.codec = false;
+    else if (arg === '--no-h2') options.h2 = false;
+    else if (arg === '--no-broadcast') options.broadcast = false;
     else if (arg === '--out') options.out = value();
     else if (arg === '--profile') options.profile = value().split(',');
     else if (arg === '--server') options.server = value();
@@ -891,6 +868,22 @@ async function benchmark(options: Options): Promise<void> {
   log(
     `bench: wrote ${path.relative(process.cwd(), path.join(outDir, 'bench.md'))} and bench.json in ${report.totalSeconds.toFixed(0)} s`,
   );
+  // The parts with reports of their own, in child processes: HTTP/2 beside HTTP/1.1 (bench-h2.md) and
+  // broadcast (bench-broadcast.md). A whole run only (not with --only).
+  const parts: [boolean, string, string[]][] = [
+    [options.h2, 'h2-bench.js', options.quick ? ['--rounds', '1', '--duration', '1'] : []],
+    [options.broadcast, 'broadcast-bench.js', options.quick ? ['--quick'] : []],
+  ];
+  for (const [wanted, file, args] of parts) {
+    if (!wanted || options.only !== null) continue;
+    log(`bench: ${file}`);
+    try {
+      execFileSync(process.execPath, [path.join(here, file), ...args, '--out', outDir], { stdio: 'inherit' });
+    } catch (error) {
+      log(`bench: ${file} failed: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+  }
 }
 
 async function profileMode(options: Options, profile: string[]): Promise<void> {
