@@ -132,9 +132,7 @@ describe('handshakeTimeout', () => {
       write: () => void ended.push('written'),
       abort: () => void ended.push('writable aborted'),
     });
-    await expect(accept({ readable, writable }, { handshakeTimeout: 50 })).rejects.toThrow(
-      /more than 50 ms/,
-    );
+    await expect(accept({ readable, writable }, { handshakeTimeout: 50 })).rejects.toThrow(/more than 50 ms/);
     expect(ended.sort()).toEqual(['readable cancelled', 'writable aborted']);
   });
 });

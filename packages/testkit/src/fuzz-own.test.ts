@@ -29,7 +29,7 @@ function nodeEcho(): Promise<Server> {
         port: (wss.address() as net.AddressInfo).port,
         close: () =>
           new Promise<void>((done) => {
-            for (const ws of wss.clients) ws.terminate();
+            for (const ws of wss.clients ?? []) ws.terminate();
             wss.close(() => done());
           }),
       });
@@ -51,7 +51,7 @@ async function streamsEcho(): Promise<Server> {
     }).then(
       (ws) => {
         ws.binaryType = 'arraybuffer';
-        ws.onmessage = (event: Event) => ws.send((event as MessageEvent<string | ArrayBuffer>).data);
+        ws.onmessage = (event: Event) => ws.send((event as MessageEvent).data as string | ArrayBuffer);
       },
       () => {},
     );
