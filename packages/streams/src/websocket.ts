@@ -155,6 +155,8 @@ export class WebSocket extends EventTarget {
   /** The batch of the last frames queued: the stream face's writes resolve with it. */
   #lastWrite: Promise<void> = Promise.resolve();
   #pendingPong: Uint8Array | null = null;
+  /** True while the events of one received chunk are being handled (see flush()). */
+  #dispatching = false;
   /** Sends wait here while a Blob is being read, so that messages keep their order. */
   #blobChain: Promise<void> | null = null;
   #timers: ReturnType<typeof setTimeout>[] = [];
@@ -397,15 +399,22 @@ export class WebSocket extends EventTarget {
   }
 
   #sendClose(code: number | undefined, reason: string | undefined): void {
-    if (!this.#conn.canSend) return;
+    // The peer's close (or a violation) is already in: the codec answers it with its own close frame.
+    if (!this.#conn.canSend || this.#conn.state === 'CLOSED') return;
     if (code === undefined) this.#conn.sendClose();
     else this.#conn.sendClose(code, reason === '' ? undefined : reason);
     this.flush();
     this.#armCloseTimer();
   }
 
-  /** Writes what the codec queued (every send and every automatic reply, in the order produced). */
+  /**
+   * Writes what the codec queued (every send and every automatic reply, in the order produced). While
+   * the events of a chunk that brought the peer's close (or a violation) are handled, the codec holds
+   * its close frame, and takeOutput() would hand it out and end sending: the messages and pongs those
+   * events produce stay in the codec, ahead of it, until #handle() has handled them all.
+   */
   flush(): void {
+    if (this.#dispatching && this.#conn.canSend && this.#conn.state === 'CLOSED') return;
     const chunks = this.#conn.takeOutput();
     if (chunks.length > 0 && !this.#ended) this.#write(chunks);
     if (this.#conn.shouldCloseTransport) this.#endTransport();
@@ -530,6 +539,16 @@ export class WebSocket extends EventTarget {
   }
 
   #handle(events: CodecEvent[]): void {
+    this.#dispatching = true;
+    try {
+      this.#handleEach(events);
+    } finally {
+      this.#dispatching = false;
+    }
+    this.flush();
+  }
+
+  #handleEach(events: CodecEvent[]): void {
     for (const event of events) {
       switch (event.type) {
         case 'text':
@@ -552,10 +571,9 @@ export class WebSocket extends EventTarget {
         case 'fragment':
           break;
       }
-      // What a handler sent goes out before the next event's automatic answers.
+      // What a handler sent goes out before the next event's answers.
       this.flush();
     }
-    this.flush();
   }
 
   #deliver(text: string | null, data: Uint8Array, binary: boolean): void {
