@@ -2,8 +2,8 @@
 # `npm run conformance:peers`: the full suite against `ws` (its devDependency version) as a server, with
 # its default options and with permessage-deflate, through the testkit; writes
 # reports/conformance/peers/ws-{default,deflate}.{md,json}. A deliberate command: npm test never runs it.
-# The two run at once; the default one takes about a minute, the deflate one about 25 min on 2 cores at
-# load 5-7 and well over an hour at load 15+: nearly all of it is 12.2-12.5 (1000 echoes of up to
+# The two run at once; the default one takes about a minute, the deflate one 19.5 min on 2 cores at
+# load 5-9 (it did not finish within 60 min at load 15+): nearly all of it is 12.2-12.5 (1000 echoes of up to
 # 128 KiB in 256-byte frames per case), where ws inflates every frame through an asynchronous zlib call
 # (a thread-pool round trip per frame) and the suite waits for each echo before sending the next. Hence
 # the long --timeout. Arguments go to both runs (e.g. --cases 1.* to try it quickly; a later --timeout wins).
