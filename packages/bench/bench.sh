@@ -7,6 +7,8 @@
 #   bash packages/bench/bench.sh h2 [--rounds N] [--duration SEC]     (RFC 8441 vs HTTP/1.1: packages/bench/src/h2-bench.ts)
 #   bash packages/bench/bench.sh broadcast [--quick] [--subscribers 1000,10000]
 #                                                                     (topics vs ws, Redis: packages/bench/src/broadcast-bench.ts)
+#   bash packages/bench/bench.sh redis-clients [--publishes N] [--rounds R]
+#                                                                     (ioredis vs redis: packages/bench/src/redis-clients-bench.ts)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ ! -d node_modules/.pnpm ]; then
@@ -28,6 +30,10 @@ fi
 if [ "${1:-}" = broadcast ]; then
   shift
   exec node packages/bench/dist/broadcast-bench.js "$@"
+fi
+if [ "${1:-}" = redis-clients ]; then
+  shift
+  exec node packages/bench/dist/redis-clients-bench.js "$@"
 fi
 if [ "${1:-}" = codec ]; then
   shift
