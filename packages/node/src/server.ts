@@ -410,6 +410,22 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** Tracks a socket until its handshake ends (close() destroys those left), with its timeout. */
+  /**
+   * While a handshake is under way (an HTTP/1.1 upgrade or an HTTP/2 stream): an error destroys the
+   * transport and the handshake timer runs. Returns what ends that guard, once the handshake is decided.
+   */
+  private _guardHandshake(transport: Duplex): () => void {
+    const onError = (): void => {
+      transport.destroy();
+    };
+    transport.on('error', onError);
+    this._startHandshakeTimer(transport);
+    return () => {
+      this._clearHandshakeTimer(transport);
+      transport.off('error', onError);
+    };
+  }
+
   private _startHandshakeTimer(socket: Duplex): void {
     if (this._handshakes.has(socket)) return;
     const timer =
@@ -473,15 +489,7 @@ export class WebSocketServer extends EventEmitter {
     head: Buffer,
     callback: (ws: WebSocket, req: http.IncomingMessage) => void,
   ): void {
-    const onError = (): void => {
-      socket.destroy();
-    };
-    socket.on('error', onError);
-    this._startHandshakeTimer(socket);
-    const done = (): void => {
-      this._clearHandshakeTimer(socket);
-      socket.off('error', onError);
-    };
+    const done = this._guardHandshake(socket);
     const fail = (status: number, message: string, headers?: Record<string, string>): void => {
       done();
       socket.on('error', () => {});
@@ -545,15 +553,7 @@ export class WebSocketServer extends EventEmitter {
     callback: (ws: WebSocket, req: http.IncomingMessage) => void,
   ): void {
     const req = streamRequest(stream, headers, rawHeaders) as unknown as http.IncomingMessage;
-    const onError = (): void => {
-      stream.destroy();
-    };
-    stream.on('error', onError);
-    this._startHandshakeTimer(stream);
-    const done = (): void => {
-      this._clearHandshakeTimer(stream);
-      stream.off('error', onError);
-    };
+    const done = this._guardHandshake(stream);
     const fail = (status: number, message: string, fields?: Record<string, string>): void => {
       done();
       refuseStream(stream, status, message, fields);
